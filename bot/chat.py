@@ -1,0 +1,106 @@
+"""`flask chat`: talk to the bot in a terminal, on the same core and database as LINE."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import click
+from flask import current_app
+
+from bot import dialogue
+
+
+def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
+    """Walk a Flex container: ("text", str) for what it shows, ("action", dict) for its buttons."""
+    if isinstance(node, list):
+        for child in node:
+            yield from flex_outline(child)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind == "text":
+        text = node.get("text") or "".join(s.get("text", "") for s in node.get("contents", []))
+        if text:
+            yield "text", text
+        return
+    if kind == "button" and node.get("action"):
+        yield "action", node["action"]
+        return
+    for key in ("header", "hero", "body", "footer", "contents"):
+        if key in node:
+            yield from flex_outline(node[key])
+
+
+def render(messages: list[dict], echo: Callable[[str], None]) -> list[dict]:
+    """Print messages; return the actions the user can pick by number."""
+    choices: list[dict] = []
+
+    def offer(action: dict) -> None:
+        choices.append(action)
+        label = action.get("label") or action.get("text") or action.get("uri", "")
+        extra = f" ({action['uri']})" if action.get("type") == "uri" else ""
+        echo(f"   [{len(choices)}] {label}{extra}")
+
+    for m in messages:
+        if m.get("type") == "text":
+            echo("บอท: " + m["text"])
+        elif m.get("type") == "flex":
+            echo(f"บอท: [การ์ด] {m.get('altText', '')}")
+            for kind, value in flex_outline(m.get("contents")):
+                if kind == "text":
+                    echo("   │ " + value)
+                else:
+                    offer(value)
+        else:
+            echo(f"บอท: [{m.get('type')}]")
+        for item in (m.get("quickReply") or {}).get("items", []):
+            offer(item["action"])
+    return choices
+
+
+def turn_for_choice(user_id: str, action: dict) -> dialogue.Turn | None:
+    if action.get("type") == "message":
+        return dialogue.Turn(user_id, "text", text=action.get("text", ""))
+    if action.get("type") == "postback":
+        return dialogue.Turn(user_id, "postback", data=action.get("data", ""))
+    return None  # a link: nothing to send
+
+
+def run_turn(turn: dialogue.Turn) -> list[dict]:
+    """One turn through the core, committed like a webhook event."""
+    app = current_app
+    with app.extensions["db"].session() as session:
+        now = app.extensions["clock"]()
+        user = dialogue.load_user(session, turn.user_id, now)
+        ctx = dialogue.Ctx(session=session, content=app.extensions["content"],
+                           matcher=app.extensions["matcher"], now=now, user=user)
+        return dialogue.handle(turn, ctx)
+
+
+@click.command("chat")
+@click.option("--user", "user_id", default="Uterminal0000000000000000000000001", show_default=True,
+              help="The LINE user id the terminal speaks as.")
+def chat_command(user_id: str) -> None:
+    """Talk to the bot in this terminal, no LINE account needed."""
+    content = current_app.extensions["content"]
+    click.echo(content.text("core.chat.intro"))
+    choices = render(run_turn(dialogue.Turn(user_id, "follow")), click.echo)
+    while True:
+        try:
+            line = input("คุณ: ").strip()
+        except (EOFError, KeyboardInterrupt):
+            click.echo("")
+            return
+        if line in ("/quit", "/exit"):
+            return
+        if not line:
+            continue
+        turn: dialogue.Turn | None
+        if line.isdigit() and 1 <= int(line) <= len(choices):
+            turn = turn_for_choice(user_id, choices[int(line) - 1])
+            if turn is None:
+                click.echo("   (ลิงก์: " + choices[int(line) - 1].get("uri", "") + ")")
+                continue
+        else:
+            turn = dialogue.Turn(user_id, "text", text=line)
+        choices = render(run_turn(turn), click.echo)

@@ -1,0 +1,23 @@
+"""Flask CLI commands: db, chat, and the groups of the other modules."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+db_cli = AppGroup("db", help="Database migrations.")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    current_app.extensions["db"].upgrade(revision)
+    click.echo(f"database at {revision}")
+
+
+def init_app(app: Flask) -> None:
+    from bot.chat import chat_command
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(chat_command)

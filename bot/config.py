@@ -1,0 +1,42 @@
+"""Settings from the environment, with defaults that run a local bot."""
+from __future__ import annotations
+
+import os
+
+
+def _float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class Config:
+    """Production and local settings, read from the environment at app creation."""
+
+    def __init__(self) -> None:
+        self.LINE_CHANNEL_SECRET: str = os.environ.get("LINE_CHANNEL_SECRET", "")
+        self.LINE_CHANNEL_ACCESS_TOKEN: str = os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", "")
+        self.LINE_API_BASE_URL: str = os.environ.get("LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
+        # None means: a SQLite file in the app's instance folder (resolved in create_app).
+        self.DATABASE_URL: str | None = os.environ.get("DATABASE_URL") or None
+        # Seconds for one call to LINE's API from the webhook path (connect, read).
+        self.LINE_CONNECT_TIMEOUT: float = _float("LINE_CONNECT_TIMEOUT", 2.0)
+        self.LINE_READ_TIMEOUT: float = _float("LINE_READ_TIMEOUT", 5.0)
+        # Migrate the embedded SQLite database at start-up so a newcomer needs no extra step.
+        self.AUTO_MIGRATE: bool = os.environ.get("AUTO_MIGRATE", "").lower() not in ("0", "false", "no")
+        # Campaign sending: requests per second to multicast (LINE allows 200).
+        self.CAMPAIGN_RATE: float = _float("CAMPAIGN_RATE", 180.0)
+        self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
+
+
+def database_url_for(app_instance_path: str, configured: str | None) -> str:
+    """The SQLAlchemy URL: the configured one, or a SQLite file in the instance folder."""
+    if configured:
+        if configured.startswith("postgres://"):  # Heroku-style URLs
+            configured = "postgresql+psycopg://" + configured[len("postgres://"):]
+        elif configured.startswith("postgresql://"):
+            configured = "postgresql+psycopg://" + configured[len("postgresql://"):]
+        return configured
+    os.makedirs(app_instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app_instance_path, "bot.sqlite3")

@@ -1,0 +1,201 @@
+"""The dialogue core: one resident's turn in, the messages to send out.
+
+No Flask and no HTTP here. The webhook, the terminal chat and the tests all call handle();
+state changes go through ctx.session, which the caller commits together with the event.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import messages as msg
+from bot.registry import INTENTS, POSTBACKS, STATES, on_intent
+from bot.store.models import UnmatchedText, User
+
+log = logging.getLogger(__name__)
+
+# What a turn can be; anything else LINE adds later arrives as "other".
+KINDS = ("text", "postback", "follow", "unfollow", "sticker", "media", "location", "other")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a resident did: typed text, tapped a postback, followed, sent a sticker…"""
+
+    user_id: str
+    kind: str
+    text: str = ""
+    data: str = ""
+    # True in group chats and rooms: nothing may be stored about the members there.
+    group: bool = False
+
+
+@dataclass
+class Ctx:
+    """Everything a handler may use; passed in so tests can swap any of it."""
+
+    session: Session
+    content: Any
+    matcher: Any
+    now: datetime
+    user: User
+    extra: dict = field(default_factory=dict)
+
+
+def load_user(session: Session, line_user_id: str, now: datetime) -> User:
+    """The stored user, created on first contact."""
+    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    if user is None:
+        user = User(line_user_id=line_user_id, followed=True, blocked=False, opted_out=False,
+                    created_at=now, updated_at=now)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def handle(turn: Turn, ctx: Ctx) -> list[dict]:
+    """Answer one turn of a 1:1 chat."""
+    if turn.group:
+        return handle_group(turn, ctx)
+    if turn.kind == "follow":
+        return on_follow(turn, ctx)
+    if turn.kind == "unfollow":
+        ctx.user.followed, ctx.user.blocked = False, True
+        clear_state(ctx)
+        return []  # a block has no reply token
+    ctx.user.blocked = False  # whoever writes to us can be written to
+    if turn.kind == "postback":
+        return on_postback(turn, ctx)
+    if turn.kind == "text" and turn.text.strip():
+        return on_text(turn, ctx)
+    return [msg.text(ctx.content.text("core.not_text"), quick=msg.topic_quick_replies(ctx.content))]
+
+
+def on_follow(turn: Turn, ctx: Ctx) -> list[dict]:
+    """Welcome a new friend (or one who unblocked us) and say what we store."""
+    ctx.user.followed, ctx.user.blocked = True, False
+    c = ctx.content
+    return [
+        msg.text(c.text("core.welcome")),
+        msg.text(c.text("core.privacy_notice"), quick=msg.topic_quick_replies(c)),
+    ]
+
+
+def on_postback(turn: Turn, ctx: Ctx) -> list[dict]:
+    """Route a tapped button to the flow that made it."""
+    action, params = msg.parse_postback(turn.data)
+    handler = POSTBACKS.get(action)
+    if handler is None:
+        return [msg.text(ctx.content.text("core.postback_unknown"), quick=msg.topic_quick_replies(ctx.content))]
+    return handler(turn, ctx, params)
+
+
+def is_cancel(content: Any, text: str) -> bool:
+    words = {w.strip().lower() for w in content.text("core.cancel_words").split("|")}
+    return text.strip().lower() in words
+
+
+def clear_state(ctx: Ctx) -> None:
+    ctx.user.state = None
+    ctx.user.state_data = None
+
+
+def on_text(turn: Turn, ctx: Ctx) -> list[dict]:
+    """Understand typed Thai and answer it, or ask what was meant."""
+    c = ctx.content
+    if is_cancel(c, turn.text):
+        had_state = ctx.user.state is not None
+        clear_state(ctx)
+        key = "core.cancelled" if had_state else "core.nothing_to_cancel"
+        return [msg.text(c.text(key), quick=msg.topic_quick_replies(c))]
+    if ctx.user.state:
+        state_handler = STATES.get(ctx.user.state)
+        if state_handler is None:
+            clear_state(ctx)  # a state from an older version of the bot
+        else:
+            answer = state_handler(turn, ctx)
+            if answer is not None:
+                return answer
+    match = ctx.matcher.classify(turn.text)
+    if match.intent == "out_of_scope":
+        remember_unmatched(ctx, turn.text, match)
+        return fallback(ctx)
+    if not match.confident:
+        remember_unmatched(ctx, turn.text, match)
+        return did_you_mean(ctx, match)
+    return answer_intent(turn, ctx, match)
+
+
+def answer_intent(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
+    handler = INTENTS.get(match.intent)
+    if handler is not None:
+        return handler(turn, ctx, match)
+    if match.intent in ctx.content.answers:
+        return msg.answer_messages(ctx.content, match.intent)
+    log.warning("intent without an answer or flow: %s", match.intent)
+    return fallback(ctx)
+
+
+def fallback(ctx: Ctx) -> list[dict]:
+    return [msg.text(ctx.content.text("core.fallback"), quick=msg.topic_quick_replies(ctx.content))]
+
+
+def intent_choice(content: Any, intent: str) -> dict | None:
+    """A quick reply that asks for intent in words the matcher understands."""
+    answer = content.answers.get(intent)
+    if answer is not None:
+        return msg.qr_text(answer.label, answer.ask)
+    try:
+        return msg.qr_text(content.text(f"core.label.{intent}"), content.text(f"core.ask.{intent}"))
+    except KeyError:
+        return None
+
+
+def did_you_mean(ctx: Ctx, match: Any) -> list[dict]:
+    """Ask "did you mean …?" instead of answering the wrong question."""
+    c = ctx.content
+    candidates = [match.intent] + [i for i, _ in match.alternatives]
+    items = [q for q in (intent_choice(c, i) for i in candidates if i != "out_of_scope") if q][:3]
+    if not items:
+        return fallback(ctx)
+    first = items[0]["action"]["label"]
+    return [msg.text(c.text("core.did_you_mean", topic=first), quick=items + msg.topic_quick_replies(c)[: 13 - len(items)])]
+
+
+def remember_unmatched(ctx: Ctx, text: str, match: Any) -> None:
+    """Keep the words (never who wrote them) so content authors can add answers."""
+    ctx.session.add(UnmatchedText(text=text.strip()[:500], intent=match.intent, score=float(match.score),
+                                  created_at=ctx.now))
+
+
+def handle_group(turn: Turn, ctx: Ctx) -> list[dict]:
+    """In a group or room: answer informational questions only, store nothing about anyone."""
+    c = ctx.content
+    if turn.kind == "follow":  # joined the group
+        return [msg.text(c.text("core.group_hello"))]
+    if turn.kind != "text" or not turn.text.strip():
+        return []
+    match = ctx.matcher.classify(turn.text)
+    if match.confident and match.intent in c.answers:
+        return msg.answer_messages(c, match.intent)
+    return [msg.text(c.text("core.group_private_only"))]
+
+
+@on_intent("broadcast_optout")
+def broadcast_optout(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
+    """Stop campaign broadcasts for this resident, at once."""
+    ctx.user.opted_out = True
+    return [msg.text(ctx.content.text("core.optout_done"),
+                     quick=[q for q in [intent_choice(ctx.content, "broadcast_optin")] if q])]
+
+
+@on_intent("broadcast_optin")
+def broadcast_optin(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
+    """Start campaign broadcasts again."""
+    ctx.user.opted_out = False
+    return [msg.text(ctx.content.text("core.optin_done"), quick=msg.topic_quick_replies(ctx.content))]

@@ -1,0 +1,2 @@
+"""Imports every module that registers intents, postbacks or states with bot.registry."""
+from bot import dialogue  # noqa: F401

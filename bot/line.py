@@ -1,0 +1,247 @@
+"""The one module that calls LINE's Messaging API (line-bot-sdk v3).
+
+It turns the core's message dicts into SDK models within LINE's limits, sets explicit
+timeouts, and logs LINE's x-line-request-id on errors, never a message text.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    Message,
+    MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 5
+MAX_TEXT = 5000
+MAX_QUICK_REPLIES = 13
+MAX_LABEL = 20
+MAX_POSTBACK_DATA = 300
+MAX_ACTION_TEXT = 300
+MAX_ALT_TEXT = 1500
+MAX_MULTICAST = 500
+
+
+@dataclass
+class SendResult:
+    """What LINE answered: status 0 means no answer (timeout or connection error)."""
+
+    status: int
+    request_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def already_accepted(self) -> bool:
+        """409 on a retry key: LINE accepted this request before."""
+        return self.status == 409
+
+
+def _shorten(s: str, limit: int) -> str:
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text at paragraph, line or word boundaries into parts within limit."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _fit_quick_reply(quick: dict | None) -> dict | None:
+    if not quick:
+        return None
+    items = []
+    for item in quick.get("items", []):
+        action = dict(item.get("action", {}))
+        if "label" in action:
+            action["label"] = _shorten(action["label"], MAX_LABEL)
+        if action.get("type") == "message":
+            action["text"] = _shorten(action.get("text", ""), MAX_ACTION_TEXT)
+        if action.get("type") == "postback" and len(action.get("data", "")) > MAX_POSTBACK_DATA:
+            log.warning("dropped a quick reply whose postback data is over %d characters", MAX_POSTBACK_DATA)
+            continue
+        if "displayText" in action:
+            action["displayText"] = _shorten(action["displayText"], MAX_ACTION_TEXT)
+        items.append({**item, "action": action})
+    items = items[:MAX_QUICK_REPLIES]
+    return {"items": items} if items else None
+
+
+def fit_to_limits(messages: list[dict]) -> list[dict]:
+    """The same messages, split or shortened so LINE accepts them in one request."""
+    out: list[dict] = []
+    quick = None
+    for m in messages:
+        m = dict(m)
+        quick = _fit_quick_reply(m.pop("quickReply", None)) or quick
+        if m.get("type") == "text":
+            if not m.get("text", "").strip():
+                continue
+            out.extend({**m, "text": part} for part in _split_text(m["text"]))
+        elif m.get("type") == "flex":
+            out.append({**m, "altText": _shorten(m.get("altText") or "ข้อความ", MAX_ALT_TEXT)})
+        else:
+            out.append(m)
+    if len(out) > MAX_MESSAGES:
+        head, tail = out[: MAX_MESSAGES - 1], out[MAX_MESSAGES - 1:]
+        texts = [m["text"] for m in tail if m.get("type") == "text"]
+        dropped = len(tail) - len(texts)
+        if dropped:
+            log.warning("dropped %d non-text messages over LINE's limit of %d", dropped, MAX_MESSAGES)
+        if texts:
+            head.append({"type": "text", "text": _shorten("\n\n".join(texts), MAX_TEXT)})
+        else:
+            head.append(tail[0])
+        out = head
+    if out and quick:
+        out[-1] = {**out[-1], "quickReply": quick}  # LINE shows only the last message's quick reply
+    return out
+
+
+def to_sdk(messages: list[dict]) -> list[Message]:
+    return [Message.from_dict(m) for m in fit_to_limits(messages)]
+
+
+class LineClient:
+    """LINE's Messaging API with the project's timeouts; one per process."""
+
+    def __init__(self, base_url: str, access_token: str, connect_timeout: float = 2.0,
+                 read_timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.access_token = access_token
+        self.timeout = (connect_timeout, read_timeout)
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._api: MessagingApi | None = None
+        self._blob: MessagingApiBlob | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[Future] = set()
+
+    def _ensure(self) -> None:
+        # Connection pools and threads must not cross a fork (gunicorn --preload).
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            cfg = Configuration(host=self.base_url, access_token=self.access_token)
+            cfg.retries = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
+            cfg.connection_pool_maxsize = 16
+            client = ApiClient(cfg)
+            api, blob = MessagingApi(client), MessagingApiBlob(client)
+            # The SDK ignores Configuration.host for these APIs; point them at our base URL.
+            api.line_base_path = self.base_url
+            blob.line_base_path = self.base_url
+            self._api, self._blob = api, blob
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="line-reply")
+            self._pending = set()
+            self._pid = os.getpid()
+
+    @property
+    def api(self) -> MessagingApi:
+        self._ensure()
+        assert self._api is not None
+        return self._api
+
+    @property
+    def blob_api(self) -> MessagingApiBlob:
+        self._ensure()
+        assert self._blob is not None
+        return self._blob
+
+    def _call(self, what: str, fn, *args, timeout=None, **kwargs) -> SendResult:  # type: ignore[no-untyped-def]
+        try:
+            resp = fn(*args, _request_timeout=timeout or self.timeout, **kwargs)
+        except ApiException as e:
+            headers = e.headers or {}
+            request_id = headers.get("x-line-request-id")
+            retry_after = None
+            if headers.get("retry-after"):
+                try:
+                    retry_after = float(headers["retry-after"])
+                except ValueError:
+                    retry_after = None
+            # LINE's error body names properties, never the resident's words; keep it short.
+            log.warning("LINE %s failed: status=%s x-line-request-id=%s error=%s", what, e.status,
+                        request_id, (e.body or e.reason or "")[:200] if isinstance(e.body or e.reason, str) else "")
+            return SendResult(e.status or 0, request_id, str(e.reason or e.status), retry_after)
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            log.warning("LINE %s got no answer: %s", what, type(e).__name__)
+            return SendResult(0, None, type(e).__name__)
+        return SendResult(resp.status_code, (resp.headers or {}).get("x-line-request-id"))
+
+    def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+        """Reply once; a retry after no answer is safe because reply tokens are single use."""
+        sdk_messages = to_sdk(messages)
+        if not sdk_messages:
+            return SendResult(200)
+        request = ReplyMessageRequest(reply_token=reply_token, messages=sdk_messages)
+        result = self._call("reply", self.api.reply_message_with_http_info, request)
+        if result.status == 0 or result.status >= 500:
+            result = self._call("reply (retry)", self.api.reply_message_with_http_info, request)
+        return result
+
+    def reply_later(self, reply_token: str, messages: list[dict]) -> Future:
+        """Reply from a background thread, so the webhook's answer never waits for LINE."""
+        self._ensure()
+        assert self._pool is not None
+        future = self._pool.submit(self.reply, reply_token, messages)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait for background replies (tests, shutdown)."""
+        for f in list(self._pending):
+            try:
+                f.result(timeout=timeout)
+            except Exception:  # already logged by reply()
+                pass
+
+    def push(self, to: str, messages: list[dict], retry_key: str | None = None) -> SendResult:
+        request = PushMessageRequest(to=to, messages=to_sdk(messages))
+        return self._call("push", self.api.push_message_with_http_info, request, x_line_retry_key=retry_key)
+
+    def multicast(self, to: list[str], messages: list[dict] | list[Message], retry_key: str,
+                  timeout: float | tuple[float, float] | None = None) -> SendResult:
+        if len(to) > MAX_MULTICAST:
+            raise ValueError(f"multicast takes at most {MAX_MULTICAST} user ids")
+        sdk = messages if messages and isinstance(messages[0], Message) else to_sdk(messages)  # type: ignore[arg-type]
+        request = MulticastRequest(to=to, messages=sdk)
+        return self._call("multicast", self.api.multicast_with_http_info, request, timeout=timeout,
+                          x_line_retry_key=retry_key)
+
+    def quota(self) -> tuple[int | None, int]:
+        """(monthly limit or None when unlimited, messages used this month)."""
+        q = self.api.get_message_quota(_request_timeout=self.timeout)
+        used = self.api.get_message_quota_consumption(_request_timeout=self.timeout)
+        limit = q.value if q.type == "limited" else None
+        return limit, int(used.total_usage)

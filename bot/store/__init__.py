@@ -1,0 +1,1 @@
+"""Persistence: typed models, sessions and Alembic migrations."""

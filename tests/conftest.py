@@ -1,0 +1,154 @@
+"""Shared fixtures: an app on a fresh database per test, the fake LINE API, signed posts."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot import CONTENT_DIR, create_app
+from tests import events
+from tests.fakeline import FakeLine
+
+TABLES = ["campaign_batches", "campaigns", "checkins", "pledges", "unmatched_texts", "processed_events", "users"]
+
+
+@pytest.fixture(scope="session")
+def fake_line_server():
+    fake = FakeLine(token=events.TOKEN)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_line(fake_line_server):
+    fake_line_server.reset()
+    yield fake_line_server
+    fake_line_server.reset()
+
+
+@pytest.fixture(scope="session")
+def shared_content():
+    from bot.content import load_content
+
+    return load_content(CONTENT_DIR)
+
+
+@pytest.fixture(scope="session")
+def shared_matcher():
+    from bot.nlu import Matcher
+
+    m = Matcher.from_content(CONTENT_DIR)
+    m.warm()
+    return m
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of its own for this test run, when TEST_DATABASE_URL names a PostgreSQL server."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield None
+        return
+    if base.startswith("postgresql://"):
+        base = "postgresql+psycopg://" + base[len("postgresql://"):]
+    name = f"cmbot_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    from bot.store.db import Database
+
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file, copied for each test (migrating each time is slow)."""
+    from bot.store.db import Database
+
+    path = tmp_path_factory.mktemp("template") / "bot.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(postgres_url, sqlite_template, tmp_path):
+    if postgres_url:
+        engine = create_engine(postgres_url)
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return postgres_url
+    path = tmp_path / "bot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_url, fake_line, shared_content, shared_matcher):
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "LINE_CHANNEL_SECRET": events.SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": events.TOKEN,
+        "LINE_API_BASE_URL": fake_line.url,
+        "LINE_CONNECT_TIMEOUT": 1.0,
+        "LINE_READ_TIMEOUT": 1.0,
+        "CONTENT": shared_content,
+        "MATCHER": shared_matcher,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    yield app
+    app.extensions["line"].flush(timeout=10)
+    app.extensions["db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    with app.extensions["db"].session() as s:
+        yield s
+
+
+def post_signed(client, payload: dict, secret: str = events.SECRET):
+    """POST a payload to /callback signed as LINE would, and wait for the bot's replies."""
+    body = events.body_of(payload)
+    resp = client.post("/callback", data=body, headers={
+        "X-Line-Signature": events.sign(body, secret), "Content-Type": "application/json"})
+    client.application.extensions["line"].flush(timeout=10)
+    return resp
+
+
+@pytest.fixture
+def signed_post(client):
+    def post(payload: dict, secret: str = events.SECRET):
+        return post_signed(client, payload, secret)
+
+    return post
