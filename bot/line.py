@@ -26,6 +26,7 @@ from linebot.v3.messaging import (
 
 log = logging.getLogger(__name__)
 
+LINE_API = "https://api.line.me"
 MAX_MESSAGES = 5
 MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
@@ -152,15 +153,14 @@ class LineClient:
         with self._lock:
             if self._pid == os.getpid():
                 return
-            cfg = Configuration(host=self.base_url, access_token=self.access_token)
+            # With LINE's own address, each API keeps its host (uploads go to api-data.line.me);
+            # any other base URL (the tests' fake LINE) takes every call.
+            host = None if self.base_url == LINE_API else self.base_url
+            cfg = Configuration(host=host, access_token=self.access_token)
             cfg.retries = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
             cfg.connection_pool_maxsize = 16
             client = ApiClient(cfg)
-            api, blob = MessagingApi(client), MessagingApiBlob(client)
-            # The SDK ignores Configuration.host for these APIs; point them at our base URL.
-            api.line_base_path = self.base_url
-            blob.line_base_path = self.base_url
-            self._api, self._blob = api, blob
+            self._api, self._blob = MessagingApi(client), MessagingApiBlob(client)
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="line-reply")
             self._pending = set()
             self._pid = os.getpid()
