@@ -1,0 +1,82 @@
+"""Benchmark of the language matcher: time per message, start-up time, memory.
+
+Run: .venv/bin/python bench/nlu.py [--repeat N]
+Prints its figures; never fails for being slow.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
+os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc), else the peak from getrusage."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the evaluation set")
+    args = parser.parse_args()
+
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    from bot.nlu import Matcher  # noqa: E402  (import time is part of start-up)
+    from bot.nlu.cli import evaluate, read_tsv
+
+    t1 = time.perf_counter()
+    matcher = Matcher.from_content(ROOT / "content")
+    t2 = time.perf_counter()
+    matcher.warm()
+    t3 = time.perf_counter()
+
+    rows = read_tsv(ROOT / "content" / "nlu" / "eval.tsv")
+    texts = [t for t, _ in rows]
+    times: list[float] = []
+    cpu: list[float] = []
+    for _ in range(args.repeat):
+        for text in texts:
+            c = time.thread_time()
+            s = time.perf_counter()
+            matcher.classify(text)
+            times.append(time.perf_counter() - s)
+            cpu.append(time.thread_time() - c)
+    times.sort()
+    cpu.sort()
+
+    def p99(xs: list[float]) -> float:
+        return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
+
+    report = evaluate(matcher, rows)
+
+    print(f"messages timed        {len(times)} ({len(texts)} eval messages x {args.repeat})")
+    print(f"median per message    {statistics.median(times) * 1000:.3f} ms (CPU {statistics.median(cpu) * 1000:.3f} ms)")
+    print(f"p99 per message       {p99(times) * 1000:.3f} ms (CPU {p99(cpu) * 1000:.3f} ms)")
+    print(f"max per message       {times[-1] * 1000:.3f} ms")
+    print(f"load average          {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (wall times suffer under load)")
+    print(f"start-up total        {t3 - t0:.3f} s (import {t1 - t0:.3f} s, build {t2 - t1:.3f} s, warm {t3 - t2:.3f} s)")
+    print(f"resident memory       {rss_mb():.1f} MB (interpreter before import {rss0:.1f} MB)")
+    print(f"eval accuracy         {report['accuracy']:.3f}")
+    print(f"out-of-scope rejected {report['oos_rejected']:.3f}")
+    print(f"in-scope rejected     {report['false_rejection']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

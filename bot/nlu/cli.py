@@ -1,0 +1,153 @@
+"""`flask nlu …`: classify messages, evaluate the matcher, list unmatched texts."""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from bot.nlu.matcher import OUT_OF_SCOPE, Matcher
+
+nlu_cli = AppGroup("nlu", help="The language matcher: classify, evaluate, unmatched texts.")
+
+_CONTENT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
+
+
+def get_matcher() -> Matcher:
+    """The app's matcher; built (and kept) from content/ if the app has none."""
+    matcher = current_app.extensions.get("matcher")
+    if matcher is None:
+        content_dir = Path(current_app.config.get("CONTENT_DIR") or _CONTENT_DIR)
+        matcher = Matcher.from_content(content_dir)
+        matcher.warm()
+        current_app.extensions["matcher"] = matcher
+    return matcher
+
+
+@nlu_cli.command("classify")
+def classify_command() -> None:
+    """Read one message a line on stdin; write one JSON object a line on stdout."""
+    matcher = get_matcher()
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        m = matcher.classify(text)
+        click.echo(json.dumps(m.to_json(text), ensure_ascii=False))
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    """text<TAB>intent rows; a first row "text<TAB>intent" and # comments are skipped."""
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            text, _, intent = line.rpartition("\t")
+            if n == 0 and (text, intent) == ("text", "intent"):
+                continue
+            if not text:
+                raise click.ClickException(f"{path}:{n + 1}: expected text<TAB>intent")
+            rows.append((text, intent.strip()))
+    return rows
+
+
+def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict:
+    """Accuracy, per-intent precision/recall, out-of-scope rates and confusions."""
+    tp: Counter = Counter()
+    predicted: Counter = Counter()
+    gold_n: Counter = Counter()
+    confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
+    oos = oos_ok = ins = ins_rejected = ins_unsure = 0
+    for text, gold in rows:
+        m = matcher.classify(text)
+        gold_n[gold] += 1
+        predicted[m.intent] += 1
+        if m.intent == gold:
+            tp[gold] += 1
+        else:
+            confusions[(gold, m.intent)].append(text)
+        if gold == OUT_OF_SCOPE:
+            oos += 1
+            oos_ok += m.intent == OUT_OF_SCOPE
+        else:
+            ins += 1
+            ins_rejected += m.intent == OUT_OF_SCOPE
+            ins_unsure += m.intent != OUT_OF_SCOPE and not m.confident
+    intents = sorted(set(gold_n) | set(predicted))
+    per_intent = {
+        i: {
+            "precision": tp[i] / predicted[i] if predicted[i] else 0.0,
+            "recall": tp[i] / gold_n[i] if gold_n[i] else 0.0,
+            "support": gold_n[i],
+        }
+        for i in intents
+    }
+    return {
+        "n": len(rows),
+        "accuracy": sum(tp.values()) / len(rows) if rows else 0.0,
+        "oos_rejected": oos_ok / oos if oos else None,
+        "false_rejection": ins_rejected / ins if ins else None,
+        "unsure_in_scope": ins_unsure / ins if ins else None,
+        "per_intent": per_intent,
+        "confusions": sorted(confusions.items(), key=lambda kv: -len(kv[1])),
+    }
+
+
+@nlu_cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top", default=15, show_default=True, help="How many confusions to list.")
+def eval_command(file: Path, top: int) -> None:
+    """Accuracy, per-intent precision and recall, and the main confusions on a TSV of text<TAB>intent."""
+    report = evaluate(get_matcher(), read_tsv(file))
+    click.echo(f"messages\t{report['n']}")
+    click.echo(f"accuracy\t{report['accuracy']:.3f}")
+    if report["oos_rejected"] is not None:
+        click.echo(f"out_of_scope_rejected\t{report['oos_rejected']:.3f}")
+    if report["false_rejection"] is not None:
+        click.echo(f"in_scope_wrongly_rejected\t{report['false_rejection']:.3f}")
+        click.echo(f"in_scope_low_confidence\t{report['unsure_in_scope']:.3f}")
+    click.echo("")
+    click.echo("intent\tprecision\trecall\tsupport")
+    for intent, r in report["per_intent"].items():
+        click.echo(f"{intent}\t{r['precision']:.2f}\t{r['recall']:.2f}\t{r['support']}")
+    if report["confusions"]:
+        click.echo("")
+        click.echo("expected\tgot\tcount\texamples")
+        for (gold, got), texts in report["confusions"][:top]:
+            click.echo(f"{gold}\t{got}\t{len(texts)}\t{' | '.join(texts[:3])}")
+
+
+@nlu_cli.command("unmatched")
+@click.option("--limit", default=30, show_default=True, help="How many texts to list.")
+def unmatched_command(limit: int) -> None:
+    """The most frequent texts the bot could not place (no user ids are kept), for content authors."""
+    from sqlalchemy import func, select
+
+    from bot.store.db import get_session
+    from bot.store.models import UnmatchedText
+
+    matcher = get_matcher()
+    counts: Counter = Counter()
+    guesses: dict[str, Counter] = defaultdict(Counter)
+    with get_session() as session:
+        stmt = select(UnmatchedText.text, UnmatchedText.intent, func.count()).group_by(
+            UnmatchedText.text, UnmatchedText.intent
+        )
+        for text, intent, n in session.execute(stmt):
+            # spellings of the same words count together ("โลกร้อนนน" = "โลกร้อน")
+            key = matcher.normalize(text or "") or (text or "")
+            counts[key] += n
+            guesses[key][intent or ""] += n
+    if not counts:
+        click.echo("no unmatched texts")
+        return
+    click.echo("count\ttext\tbest_guess")
+    for key, n in counts.most_common(limit):
+        guess = guesses[key].most_common(1)[0][0]
+        click.echo(f"{n}\t{key}\t{guess}")

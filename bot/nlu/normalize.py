@@ -1,0 +1,109 @@
+"""Turn what residents type into the plain Thai the matcher compares.
+
+Two stages: `clean()` works on the raw string (PyThaiNLP normalize, Thai
+digits, laughter, emoji, repeated letters, Thai-English phrases, long chat
+spellings); `Normalizer.tokens()` tokenises with newmm over a custom
+dictionary and maps whole tokens (short chat spellings and คำเมือง, whose
+letters also occur inside other words, so they are never replaced inside one).
+All the words come from content/nlu/lexicon.yaml.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from pythainlp.tokenize import word_tokenize
+from pythainlp.util import Trie, normalize as th_normalize, thai_digit_to_arabic_digit
+
+# Thai tone marks (ไม้เอก, ไม้โท, ไม้ตรี, ไม้จัตวา): often missing or wrong in chat.
+TONE_MARKS = "\u0e48\u0e49\u0e4a\u0e4b"
+_TONE_TABLE = str.maketrans("", "", TONE_MARKS)
+
+_LAUGH = re.compile(r"5{3,}|(?:ถ){3,}|(?:ฮ่า){2,}|(?:อิ){2,}|(?:คิ){2,}")
+# Keep Thai letters, Latin letters, digits, the decimal point and spaces.
+_NOT_KEPT = re.compile(r"[^\u0e01-\u0e4e\u0e50-\u0e59a-z0-9. ]+")
+_AMPHOE_ABBR = re.compile(r"(?<![\u0e01-\u0e4e])อ\s*\.\s*")
+_DOT_NOT_DECIMAL = re.compile(r"(?<![0-9])\.|\.(?![0-9])")
+_REPEAT = re.compile(r"([\u0e01-\u0e4ea-z])\1{2,}")
+_SPACES = re.compile(r"\s+")
+_MAI_YAMOK = "\u0e46"
+
+
+def strip_tones(text: str) -> str:
+    """Text without tone marks, for matching that forgives missing ones."""
+    return text.translate(_TONE_TABLE)
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+class Normalizer:
+    """Normalises text with the lexicon's maps; tokenises over a shared trie."""
+
+    def __init__(self, lexicon: Mapping, trie: Trie | None = None) -> None:
+        def strings(name: str) -> dict[str, str]:
+            return {str(k).lower(): str(v) for k, v in (lexicon.get(name) or {}).items()}
+
+        self.latin_map = strings("latin_map")
+        self.string_map = strings("string_map")
+        self.token_map = strings("token_map")
+        self.final_token_map = strings("final_token_map")
+        self.drop_tokens = frozenset(str(t) for t in lexicon.get("drop_tokens") or ())
+        self._latin_re = (
+            re.compile(r"(?<![a-z])(?:" + _alternation(self.latin_map) + r")(?![a-z])")
+            if self.latin_map
+            else None
+        )
+        self._string_re = (
+            re.compile(_alternation(self.string_map)) if self.string_map else None
+        )
+        self.trie = trie
+
+    def vocabulary(self) -> set[str]:
+        """Words the tokeniser must know so the maps see them whole."""
+        words: set[str] = set()
+        for mapping in (self.string_map, self.token_map, self.final_token_map):
+            words.update(mapping)
+            words.update(mapping.values())
+        words.update(self.latin_map.values())
+        words.update(self.drop_tokens)
+        return {w for part in words for w in part.split() if w}
+
+    def clean(self, text: str) -> str:
+        """String-level normalisation: the same for messages, phrases and aliases."""
+        text = str(text).lower()
+        text = thai_digit_to_arabic_digit(text)
+        text = th_normalize(text)
+        text = text.replace(_MAI_YAMOK, " ")
+        text = _LAUGH.sub(" ", text)
+        text = _AMPHOE_ABBR.sub("อำเภอ", text)
+        text = _NOT_KEPT.sub(" ", text)
+        text = _DOT_NOT_DECIMAL.sub(" ", text)
+        text = _REPEAT.sub(r"\1", text)
+        if self._latin_re is not None:
+            text = self._latin_re.sub(lambda m: " " + self.latin_map[m.group(0)] + " ", text)
+        if self._string_re is not None:
+            text = self._string_re.sub(lambda m: self.string_map[m.group(0)], text)
+        return _SPACES.sub(" ", text).strip()
+
+    def tokens(self, cleaned: str) -> list[str]:
+        """Tokenise cleaned text and map chat/dialect tokens; particles dropped."""
+        raw = [
+            t.strip()
+            for t in word_tokenize(cleaned, custom_dict=self.trie, engine="newmm", keep_whitespace=False)
+        ]
+        raw = [t for t in raw if t]
+        # the question particle is the last word before any politeness particles
+        last = len(raw) - 1
+        while last >= 0 and raw[last] in self.drop_tokens:
+            last -= 1
+        out: list[str] = []
+        for i, tok in enumerate(raw[: last + 1]):
+            if i == last and tok in self.final_token_map:
+                tok = self.final_token_map[tok]
+            else:
+                tok = self.token_map.get(tok, tok)
+            if tok not in self.drop_tokens:
+                out.append(tok)
+        return out

@@ -1,0 +1,319 @@
+"""The language matcher: what residents type -> what the bot understands."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import CONTENT_DIR
+from bot.nlu import Match, Matcher
+from bot.nlu.cli import evaluate, nlu_cli, read_tsv
+
+CONTRACT = Path("/work/shared/contracts/intents.yaml")
+EVAL_TSV = CONTENT_DIR / "nlu" / "eval.tsv"
+ACTION_IDS = {
+    "ac_plus_one", "led_lighting", "unplug_standby", "solar_rooftop", "cook_efficient",
+    "public_transport", "cycle_walk", "carpool", "eco_driving",
+    "sort_waste", "compost_food_waste", "refuse_plastic",
+    "no_crop_burning", "reduce_food_waste", "plant_based_meals",
+    "plant_trees", "forest_fire_volunteer", "no_open_burning_home",
+}
+
+
+def _yaml(path: Path):
+    with path.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def matcher(shared_matcher) -> Matcher:
+    return shared_matcher
+
+
+@pytest.fixture(scope="module")
+def districts() -> list[dict]:
+    return _yaml(CONTENT_DIR / "districts.yaml")
+
+
+@pytest.fixture
+def nlu_runner(app):
+    if "nlu" not in app.cli.commands:  # until the app registers the group itself
+        app.cli.add_command(nlu_cli)
+    return app.test_cli_runner()
+
+
+def intent_ids() -> set[str]:
+    if CONTRACT.exists():
+        return set(_yaml(CONTRACT))
+    return set(_yaml(CONTENT_DIR / "nlu" / "training.yaml"))
+
+
+# -- data ----------------------------------------------------------------------
+def test_training_covers_every_contract_intent_with_enough_phrases():
+    training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
+    assert set(training) == intent_ids()
+    short = {i: len(p) for i, p in training.items() if len(p) < 15}
+    assert not short, f"intents with fewer than 15 training phrases: {short}"
+
+
+def test_evaluation_set_is_large_enough_and_never_trained_on(matcher):
+    rows = read_tsv(EVAL_TSV)
+    per_intent: dict[str, int] = {}
+    for _, intent in rows:
+        per_intent[intent] = per_intent.get(intent, 0) + 1
+    assert set(per_intent) == intent_ids()
+    assert all(n >= 10 for n in per_intent.values()), per_intent
+    assert per_intent["out_of_scope"] >= 30
+    training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
+    trained = {matcher.normalize(str(p)).replace(" ", "") for ps in training.values() for p in ps}
+    leaked = [t for t, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
+    assert not leaked, f"evaluation phrases also in training.yaml: {leaked}"
+
+
+# -- accuracy on the held-out set --------------------------------------------------
+def test_evaluation_set_accuracy_floor(matcher):
+    report = evaluate(matcher, read_tsv(EVAL_TSV))
+    assert report["accuracy"] >= 0.92, report["confusions"][:10]
+    assert report["oos_rejected"] >= 0.90
+    assert report["false_rejection"] <= 0.05
+
+
+def test_every_answer_is_a_contract_intent(matcher):
+    ids = intent_ids()
+    for text, _ in read_tsv(EVAL_TSV):
+        m = matcher.classify(text)
+        assert m.intent in ids
+        assert 0.0 <= m.score <= 1.0
+        assert m.intent not in [i for i, _ in m.alternatives]
+        assert [s for _, s in m.alternatives] == sorted((s for _, s in m.alternatives), reverse=True)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("climate change คืออะไร", "climate_basics"),
+        ("โลกร้อนคืออะไรรรร ค้าบบบ 555", "climate_basics"),
+        ("โลกฮ้อนคืออะหยัง", "climate_basics"),
+        ("PM๒.๕ อันตรายมั้ย 😷", "haze_pm25"),
+        ("ฝุ่น pm 2.5 หนักแต๊", "haze_pm25"),
+        ("ขอบใจเน้อ", "thanks"),
+        ("หวัดดีครับบอท", "greet"),
+        ("ใช้ยังไง", "help"),
+        ("ปะหยัดไฟยังงัย", "tips_energy"),
+        ("ขอดู ๓๐ มาตรการ", "campaign_measures"),
+        ("ยกเลิกคำมั่น", "pledge_cancel"),
+        ("ยกเลิกคำมั้นแยกขยะ", "pledge_cancel"),
+    ],
+)
+def test_chat_dialect_and_mixed_language_are_understood(matcher, text, intent):
+    assert matcher.classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["หยุดส่ง", "ไม่รับข่าว", "เลิกแจ้งเตือน", "หยุดส่งข่าวนะ ขอบคุณ", "บ่เอาข่าวแล้วเจ้า",
+     "stop", "ไม่ต้องส่งข้อความมาแล้ว โลกร้อนไม่สนแล้ว", "ยกเลิกรับข่าวสาร"],
+)
+def test_opt_out_always_wins(matcher, text):
+    m = matcher.classify(text)
+    assert m.intent == "broadcast_optout" and m.confident
+
+
+def test_opening_notifications_again_is_not_an_opt_out(matcher):
+    assert matcher.classify("เปิดการแจ้งเตือนอีกครั้ง").intent == "broadcast_optin"
+
+
+# -- out of scope ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    ["หวยงวดนี้ออกอะไร", "ขอเลขเด็ดหน่อย", "ราคาทองวันนี้", "ราคาน้ำมันดีเซลพรุ่งนี้", "ผลบอลแมนยูเมื่อคืน",
+     "พรุ่งนี้ฝนตกไหม", "พยากรณ์อากาศเชียงใหม่", "ดูดวงความรัก", "qwertyuiop", "ฟหกดฟหกดเ",
+     "🤣🤣🤣", "555555", "......"],
+)
+def test_other_topics_and_gibberish_are_out_of_scope(matcher, text):
+    assert matcher.classify(text).intent == "out_of_scope"
+
+
+def test_low_confidence_is_flagged_with_alternatives(matcher):
+    m = matcher.classify("ช่วยได้ไหม")
+    assert isinstance(m, Match)
+    if m.intent != "out_of_scope":
+        assert not m.confident or m.score >= 0.55
+    confident = matcher.classify("ภาวะโลกร้อนคืออะไร")
+    assert confident.confident and confident.intent == "climate_basics"
+    assert all(i != confident.intent for i, _ in confident.alternatives)
+
+
+# -- entities -----------------------------------------------------------------------------
+def test_districts_file_lists_the_25_districts_in_dopa_order(districts):
+    assert [d["code"] for d in districts] == [str(5001 + i) for i in range(25)]
+    assert districts[0]["name"] == "เมืองเชียงใหม่" and districts[-1]["name"] == "กัลยาณิวัฒนา"
+    for d in districts:
+        assert set(d) == {"code", "name", "name_en", "aliases"}
+
+
+def test_every_district_is_recognised_by_name(matcher, districts):
+    for d in districts:
+        name = d["name"]
+        for text in (name, f"ผมอยู่อำเภอ{name}", f"อยู่ อ.{name} ค่ะ", f"บ้านอยู่{name}เจ้า"):
+            m = matcher.classify(text)
+            assert m.entities.get("district") == name, (text, m)
+            assert m.intent == "set_district", (text, m)
+
+
+def test_every_district_alias_is_recognised(matcher, districts):
+    for d in districts:
+        for alias in d["aliases"]:
+            m = matcher.classify(f"ฉันอยู่ {alias}")
+            assert m.entities.get("district") == d["name"], (alias, m)
+
+
+@pytest.mark.parametrize(
+    "text, district",
+    [
+        ("อยู่อ.เมือง", "เมืองเชียงใหม่"),
+        ("บ้านอยู่ในเมือง", "เมืองเชียงใหม่"),
+        ("เมืองเชียงใหม่", "เมืองเชียงใหม่"),
+        ("I live in Mae Rim", "แม่ริม"),
+        ("อยู่แม่ริมม", "แม่ริม"),
+        ("อยู่สันป่าตอง", "สันป่าตอง"),
+        ("อยู่สันปาตอง", "สันป่าตอง"),  # tone mark missing
+        ("ย้ายไปอยู่ดอยสะเก็ตแล้ว", "ดอยสะเก็ด"),  # wrong letter
+        ("บ้านอยู่สันกำแพ", "สันกำแพง"),  # missing letter
+        ("อยู่ไชยปราการ", "ไชยปราการ"),
+        ("ฝุ่นที่แม่แจ่มหนักไหม", "แม่แจ่ม"),
+    ],
+)
+def test_district_aliases_and_typos(matcher, text, district):
+    assert matcher.classify(text).entities.get("district") == district
+
+
+@pytest.mark.parametrize("text", ["เมืองคาร์บอนต่ำคืออะไร", "น้ำมะพร้าวช่วยโลกร้อนไหม", "ขี่จักรยานในเมืองดีไหม"])
+def test_words_that_merely_contain_a_district_are_not_one(matcher, text):
+    assert "district" not in matcher.classify(text).entities
+
+
+@pytest.mark.parametrize(
+    "text, action",
+    [
+        ("จะแยกขยะ", "sort_waste"),
+        ("ผมจะปรับแอร์เป็น 26 องศา", "ac_plus_one"),
+        ("ฉันจะเปลี่ยนหลอด LED ทั้งบ้าน", "led_lighting"),
+        ("จะถอดปลั๊กก่อนนอน", "unplug_standby"),
+        ("ตั้งใจจะติดโซล่าเซลล์", "solar_rooftop"),
+        ("จะใช้เตาประหยัดพลังงาน", "cook_efficient"),
+        ("จะนั่งรถแดงไปทำงาน", "public_transport"),
+        ("จะปั่นจักรยานไปตลาด", "cycle_walk"),
+        ("จะติดรถเพื่อนไปทำงาน", "carpool"),
+        ("สัญญาว่าจะขับรถประหยัดน้ำมัน", "eco_driving"),
+        ("จะทำปุ๋ยหมักจากเศษอาหาร", "compost_food_waste"),
+        ("จะใช้ถุงผ้าทุกครั้ง", "refuse_plastic"),
+        ("ปีนี้จะไม่เผาตอซังข้าวโพด", "no_crop_burning"),
+        ("จะกินข้าวให้หมดจาน", "reduce_food_waste"),
+        ("จะกินผักมากขึ้น", "plant_based_meals"),
+        ("จะปลูกต้นไม้ 10 ต้น", "plant_trees"),
+        ("จะไปเป็นอาสาดับไฟป่า", "forest_fire_volunteer"),
+        ("บ่เผาขยะหลังบ้านแล้ว สัญญาเจ้า", "no_open_burning_home"),
+    ],
+)
+def test_a_pledge_names_its_action(matcher, text, action):
+    assert action in ACTION_IDS
+    m = matcher.classify(text)
+    assert m.intent == "pledge_start", (text, m)
+    assert m.entities.get("action") == action
+
+
+def test_action_keywords_point_at_catalogue_ids(matcher):
+    assert set(matcher.actions.keywords.values()) <= ACTION_IDS
+    catalogue = CONTENT_DIR / "actions.yaml"
+    if catalogue.exists():
+        data = _yaml(catalogue)
+        items = data.get("actions", data) if isinstance(data, dict) else data
+        ids = {a["id"] for a in items} if isinstance(items, list) else set(items)
+        assert set(matcher.actions.keywords.values()) <= ids
+
+
+def test_asking_how_is_a_tip_not_a_pledge(matcher):
+    m = matcher.classify("วิธีแยกขยะต้องทำยังไง")
+    assert m.intent == "tips_waste"
+    assert "action" not in m.entities
+
+
+# -- offline and threads ------------------------------------------------------------------
+def test_builds_and_classifies_with_downloads_and_network_forbidden(monkeypatch):
+    import pythainlp.corpus
+    import pythainlp.corpus.core
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("PyThaiNLP tried to download or reach the network")
+
+    monkeypatch.setattr(pythainlp.corpus, "download", forbidden)
+    monkeypatch.setattr(pythainlp.corpus.core, "download", forbidden)
+    monkeypatch.setattr(pythainlp.corpus.core, "get_corpus_db", forbidden, raising=False)
+    monkeypatch.setattr(socket.socket, "connect", forbidden)
+    monkeypatch.setattr(socket, "create_connection", forbidden)
+    m = Matcher.from_content(CONTENT_DIR)
+    m.warm()
+    assert m.classify("โลกร้อนคืออะไร").intent == "climate_basics"
+    assert m.classify("อยู่แม่ริม").entities == {"district": "แม่ริม"}
+
+
+def test_classify_is_thread_safe(matcher):
+    texts = [t for t, _ in read_tsv(EVAL_TSV)]
+    expected = [matcher.classify(t) for t in texts]
+    results: dict[int, list[Match]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [matcher.classify(t) for t in texts]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results.values():
+        assert [(m.intent, m.entities) for m in got] == [(m.intent, m.entities) for m in expected]
+
+
+# -- CLI -------------------------------------------------------------------------------------
+def test_cli_classify_writes_one_json_object_a_line(nlu_runner):
+    result = nlu_runner.invoke(args=["nlu", "classify"], input="จะแยกขยะ\nอยู่ อ.แม่ริม\n\nหวยงวดนี้\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["intent"] for o in lines] == ["pledge_start", "set_district", "out_of_scope"]
+    assert lines[0] == {"text": "จะแยกขยะ", "intent": "pledge_start", "score": lines[0]["score"],
+                        "entities": {"action": "sort_waste"}}
+    assert lines[1]["entities"] == {"district": "แม่ริม"}
+    assert "แยกขยะ" in result.output  # ensure_ascii=False: Thai stays readable
+
+
+def test_cli_eval_reports_accuracy_and_confusions(nlu_runner, tmp_path):
+    tsv = tmp_path / "mini.tsv"
+    tsv.write_text("text\tintent\nโลกร้อนคืออะไร\tclimate_basics\nหวยออกอะไร\tout_of_scope\n"
+                   "ขอบคุณครับ\tgreet\n", encoding="utf-8")
+    result = nlu_runner.invoke(args=["nlu", "eval", str(tsv)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy\t0.667" in result.output
+    assert "precision" in result.output and "recall" in result.output
+    assert "greet\tthanks\t1\tขอบคุณครับ" in result.output
+
+
+def test_cli_unmatched_lists_the_most_frequent_texts_without_user_ids(nlu_runner, app):
+    from bot.store.models import UnmatchedText
+
+    assert not any("user" in c.name for c in UnmatchedText.__table__.columns)
+    now = datetime.now(timezone.utc)
+    with app.extensions["db"].session() as s:
+        for text, n in (("ราคาทุเรียน", 3), ("วัดพระธาตุดอยสุเทพ", 1), ("ราคาทุเรียนนน", 1)):
+            for _ in range(n):
+                s.add(UnmatchedText(text=text, intent="out_of_scope", score=0.9, created_at=now))
+    result = nlu_runner.invoke(args=["nlu", "unmatched", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("4\tราคาทุเรียน")
+    assert "ดอยสุเทพ" not in result.output
