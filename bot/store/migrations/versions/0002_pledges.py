@@ -1,4 +1,4 @@
-"""Pledges and weekly check-ins.
+"""Pledges, weekly check-ins and the community counters.
 
 Revision ID: 0002
 """
@@ -37,8 +37,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("pledge_id", "week_start", name="uq_checkins_pledge_week"),
     )
     op.create_index("ix_checkins_pledge_id", "checkins", ["pledge_id"])
+    op.create_table(
+        "pledge_counters",
+        sa.Column("scope", sa.String(16), primary_key=True),
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("households", sa.Integer, nullable=False),
+        sa.Column("pledges", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pledge_counters")
     op.drop_table("checkins")
+    op.drop_index("uq_pledges_active_user_action", "pledges")
+    op.drop_index("ix_pledges_action_id", "pledges")
+    op.drop_index("ix_pledges_user_id", "pledges")
     op.drop_table("pledges")
