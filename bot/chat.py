@@ -5,6 +5,7 @@ from typing import Any, Callable, Iterator
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from bot import dialogue
 
@@ -80,6 +81,7 @@ def run_turn(turn: dialogue.Turn) -> list[dict]:
 @click.command("chat")
 @click.option("--user", "user_id", default="Uterminal0000000000000000000000001", show_default=True,
               help="The LINE user id the terminal speaks as.")
+@with_appcontext
 def chat_command(user_id: str) -> None:
     """Talk to the bot in this terminal, no LINE account needed."""
     content = current_app.extensions["content"]

@@ -17,7 +17,14 @@ def db_upgrade(revision: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from bot.campaigns import campaign_cli
     from bot.chat import chat_command
+    from bot.cli_content import content_cli, richmenu_cli
+    from bot.nlu.cli import nlu_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(chat_command)
+    app.cli.add_command(campaign_cli)
+    app.cli.add_command(nlu_cli)
+    app.cli.add_command(content_cli)
+    app.cli.add_command(richmenu_cli)

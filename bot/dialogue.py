@@ -145,22 +145,11 @@ def fallback(ctx: Ctx) -> list[dict]:
     return [msg.text(ctx.content.text("core.fallback"), quick=msg.topic_quick_replies(ctx.content))]
 
 
-def intent_choice(content: Any, intent: str) -> dict | None:
-    """A quick reply that asks for intent in words the matcher understands."""
-    answer = content.answers.get(intent)
-    if answer is not None:
-        return msg.qr_text(answer.label, answer.ask)
-    try:
-        return msg.qr_text(content.text(f"core.label.{intent}"), content.text(f"core.ask.{intent}"))
-    except KeyError:
-        return None
-
-
 def did_you_mean(ctx: Ctx, match: Any) -> list[dict]:
     """Ask "did you mean …?" instead of answering the wrong question."""
     c = ctx.content
     candidates = [match.intent] + [i for i, _ in match.alternatives]
-    items = [q for q in (intent_choice(c, i) for i in candidates if i != "out_of_scope") if q][:3]
+    items = [q for q in (msg.intent_quick_reply(c, i) for i in candidates if i != "out_of_scope") if q][:3]
     if not items:
         return fallback(ctx)
     first = items[0]["action"]["label"]
@@ -191,7 +180,7 @@ def broadcast_optout(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
     """Stop campaign broadcasts for this resident, at once."""
     ctx.user.opted_out = True
     return [msg.text(ctx.content.text("core.optout_done"),
-                     quick=[q for q in [intent_choice(ctx.content, "broadcast_optin")] if q])]
+                     quick=[q for q in [msg.intent_quick_reply(ctx.content, "broadcast_optin")] if q])]
 
 
 @on_intent("broadcast_optin")

@@ -56,6 +56,12 @@ class SendResult:
         return self.status == 409
 
 
+@dataclass
+class _Answer:
+    status_code: int
+    headers: dict
+
+
 def _shorten(s: str, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -238,6 +244,24 @@ class LineClient:
         request = MulticastRequest(to=to, messages=sdk)
         return self._call("multicast", self.api.multicast_with_http_info, request, timeout=timeout,
                           x_line_retry_key=retry_key)
+
+    def multicast_prepared(self, to: list[str], messages: list[dict], retry_key: str,
+                           timeout: float | tuple[float, float] | None = None) -> SendResult:
+        """multicast() for campaigns: messages already fitted and validated once (to_sdk(...) then
+        .to_dict()), so each of thousands of requests skips rebuilding 500 ids into SDK models."""
+        if len(to) > MAX_MULTICAST:
+            raise ValueError(f"multicast takes at most {MAX_MULTICAST} user ids")
+        api_client = self.api.api_client
+        headers = {**api_client.default_headers, "Content-Type": "application/json",
+                   "Authorization": f"Bearer {self.access_token}", "X-Line-Retry-Key": retry_key}
+        url = f"{self.base_url}/v2/bot/message/multicast"
+
+        def post(_request_timeout):  # type: ignore[no-untyped-def]
+            r = api_client.rest_client.request("POST", url, headers=headers, body={"to": to, "messages": messages},
+                                               _request_timeout=_request_timeout)
+            return _Answer(r.status, r.getheaders())
+
+        return self._call("multicast", post, timeout=timeout)
 
     def quota(self) -> tuple[int | None, int]:
         """(monthly limit or None when unlimited, messages used this month)."""

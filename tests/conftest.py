@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot import CONTENT_DIR, create_app
+from bot.store.models import Base
 from tests import events
 from tests.fakeline import FakeLine
 
-TABLES = ["campaign_batches", "campaigns", "checkins", "pledges", "unmatched_texts", "processed_events", "users"]
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +90,8 @@ def database_url(postgres_url, sqlite_template, tmp_path):
     if postgres_url:
         engine = create_engine(postgres_url)
         with engine.begin() as conn:
-            conn.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
         return postgres_url
     path = tmp_path / "bot.sqlite3"

@@ -1,9 +1,12 @@
 """Engines, sessions and migrations for SQLite (embedded default) and PostgreSQL."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -43,6 +46,34 @@ def make_engine(url: str) -> Engine:
                          hide_parameters=True, connect_args={"connect_timeout": 5})
 
 
+class WriteGate:
+    """Queues SQLite transactions of all threads and processes on one file lock.
+
+    SQLite's own busy handler polls with growing sleeps, so under load a waiting writer can
+    starve for seconds; a blocking flock hands the database over as soon as it is free.
+    """
+
+    def __init__(self, db_path: str) -> None:
+        self.path = db_path + ".lock"
+        self._local = threading.local()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            if getattr(self._local, "pid", None) != os.getpid():
+                self._local.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+                self._local.pid = os.getpid()
+            fcntl.flock(self._local.fd, fcntl.LOCK_EX)
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+            if self._local.depth == 0:
+                fcntl.flock(self._local.fd, fcntl.LOCK_UN)
+
+
 class Database:
     """One engine and session factory per process."""
 
@@ -50,19 +81,25 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        db_path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        self.gate = WriteGate(db_path) if db_path and db_path != ":memory:" else None
+
+    def _gated(self) -> ContextManager[None]:
+        return self.gate.hold() if self.gate else nullcontext()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on error."""
-        s = self.sessions()
-        try:
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
+        with self._gated():
+            s = self.sessions()
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            finally:
+                s.close()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
