@@ -18,6 +18,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("flex", sa.JSON, nullable=True),
+        sa.Column("messages", sa.JSON, nullable=False),
         sa.Column("audience", sa.String(100), nullable=False),
         sa.Column("checkin", sa.Boolean, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -25,6 +26,7 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.String(100), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cursor_user_id", sa.Integer, nullable=False),
+        sa.Column("last_error", sa.String(500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
@@ -41,12 +43,14 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("already_accepted", sa.Boolean, nullable=False),
         sa.Column("last_error", sa.String(300), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("campaign_id", "seq", name="uq_campaign_batches_seq"),
     )
     op.create_index("ix_campaign_batches_campaign_id", "campaign_batches", ["campaign_id"])
-    op.create_index("ix_campaign_batches_status", "campaign_batches", ["status"])
+    op.create_index("ix_campaign_batches_campaign_status", "campaign_batches", ["campaign_id", "status"])
 
 
 def downgrade() -> None:
