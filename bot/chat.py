@@ -27,6 +27,13 @@ def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
     if kind == "button" and node.get("action"):
         yield "action", node["action"]
         return
+    if kind == "box" and node.get("layout") in ("horizontal", "baseline"):
+        parts = list(flex_outline(node.get("contents", [])))
+        texts = [v for k, v in parts if k == "text"]
+        if texts:
+            yield "text", " ".join(texts)  # a row reads as one line
+        yield from ((k, v) for k, v in parts if k == "action")
+        return
     for key in ("header", "hero", "body", "footer", "contents"):
         if key in node:
             yield from flex_outline(node[key])

@@ -5,6 +5,8 @@ timeouts, and logs LINE's x-line-request-id on errors, never a message text.
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import threading
@@ -134,7 +136,15 @@ def fit_to_limits(messages: list[dict]) -> list[dict]:
 
 
 def to_sdk(messages: list[dict]) -> list[Message]:
-    return [Message.from_dict(m) for m in fit_to_limits(messages)]
+    """SDK models of the messages, within LINE's limits."""
+    key = json.dumps(messages, ensure_ascii=False, sort_keys=True)
+    return list(_to_sdk_cached(key))
+
+
+@functools.lru_cache(maxsize=512)
+def _to_sdk_cached(key: str) -> tuple[Message, ...]:
+    # Most replies are the same few answers; building pydantic models is the costly part.
+    return tuple(Message.from_dict(m) for m in fit_to_limits(json.loads(key)))
 
 
 class LineClient:
