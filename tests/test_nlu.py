@@ -16,6 +16,7 @@ from bot.nlu.cli import evaluate, nlu_cli, read_tsv
 
 CONTRACT = Path("/work/shared/contracts/intents.yaml")
 EVAL_TSV = CONTENT_DIR / "nlu" / "eval.tsv"
+HOLDOUT_TSV = CONTENT_DIR / "nlu" / "holdout.tsv"
 ACTION_IDS = {
     "ac_plus_one", "led_lighting", "unplug_standby", "solar_rooftop", "cook_efficient",
     "public_transport", "cycle_walk", "carpool", "eco_driving",
@@ -76,6 +77,25 @@ def test_evaluation_set_is_large_enough_and_never_trained_on(matcher):
 
 
 # -- accuracy on the held-out set --------------------------------------------------
+def test_fresh_holdout_of_residents_messages_is_understood_and_never_trained_on(matcher):
+    """content/nlu/holdout.tsv: messages written apart from training.yaml (chat, คำเมือง, typos)."""
+    rows = read_tsv(HOLDOUT_TSV)
+    per_intent: dict[str, int] = {}
+    for _, intent in rows:
+        per_intent[intent] = per_intent.get(intent, 0) + 1
+    assert set(per_intent) == intent_ids()
+    assert all(n >= 12 for n in per_intent.values()), per_intent
+    assert per_intent["out_of_scope"] >= 40
+    training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
+    trained = {matcher.normalize(str(p)).replace(" ", "") for ps in training.values() for p in ps}
+    leaked = [t for t, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
+    assert not leaked, f"holdout phrases also in training.yaml: {leaked}"
+    report = evaluate(matcher, rows)
+    assert report["accuracy"] >= 0.95, report["confusions"][:10]
+    assert report["oos_rejected"] >= 0.90
+    assert report["false_rejection"] <= 0.02
+
+
 def test_evaluation_set_accuracy_floor(matcher):
     report = evaluate(matcher, read_tsv(EVAL_TSV))
     assert report["accuracy"] >= 0.92, report["confusions"][:10]

@@ -249,6 +249,9 @@ class Matcher:
         a = self._analyse(text or "")
         letters = len(_LETTER.findall(a.key))
         if letters < self.min_letters and a.district is None:
+            # a very short phrase typed exactly as trained ("ดีครับ") still counts
+            if a.key in self.exact:
+                return self._make(self.exact[a.key], 1.0, a)
             return self._make(OUT_OF_SCOPE, 1.0, a)
 
         intent = self._rule(a)
