@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.line import MAX_MULTICAST, LineClient, SendResult, to_sdk
+from bot.line import MAX_MULTICAST, LineClient, SendResult, to_sdk, to_wire
 from bot.registry import on_postback
 from bot.store.db import get_session as get_session_for_cli  # noqa: F401  (the CLI's session)
 from bot.store.models import Campaign, CampaignBatch, Pledge, User
@@ -489,7 +489,7 @@ class SendReport:
         if self.seconds > 0 and self.requests:
             lines.append(f"  {self.requests:,} requests in {self.seconds:.1f} s ({self.requests / self.seconds:.0f}/s)")
         if self.stopped_because:
-            lines.append(f"  stopped: {self.stopped_because}")
+            lines.append(f"  {'note' if self.status == 'done' else 'stopped'}: {self.stopped_because}")
         return "\n".join(lines)
 
 
@@ -520,6 +520,8 @@ class Sender:
             if self.stop.is_set():
                 return Outcome(job, "stopped", attempts)
             self.limiter.acquire()
+            if self.stop.is_set():
+                return Outcome(job, "stopped", attempts)
             result: SendResult = env.line.multicast_prepared(job.user_ids, sdk_messages, retry_key=job.retry_key,
                                                              timeout=env.timeout)
             attempts += 1
@@ -690,7 +692,7 @@ class Sender:
             report.status = "interrupted"
             raise QuotaExceeded(msg)
         # Validated and fitted once; each request then only serialises its 500 ids.
-        sdk_messages = [m.to_dict() for m in to_sdk(messages)]
+        sdk_messages = to_wire(messages)
         total = done_before + remaining
         done = done_before
         if self.progress:
