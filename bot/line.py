@@ -58,12 +58,6 @@ class SendResult:
         return self.status == 409
 
 
-@dataclass
-class _Answer:
-    status_code: int
-    headers: dict
-
-
 def _shorten(s: str, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
@@ -147,6 +141,30 @@ def _to_sdk_cached(key: str) -> tuple[Message, ...]:
     return tuple(Message.from_dict(m) for m in fit_to_limits(json.loads(key)))
 
 
+def to_wire(messages: list[dict]) -> list[dict]:
+    """The JSON LINE receives for these messages: fitted, validated by the SDK's models once."""
+    return _to_wire_cached(json.dumps(messages, ensure_ascii=False, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _to_wire_cached(key: str) -> list[dict]:
+    return [m.to_dict() for m in _to_sdk_cached(key)]
+
+
+class _WireReply(ReplyMessageRequest):
+    """A reply whose messages were serialised once (the SDK's to_dict is the costly part)."""
+
+    def to_dict(self) -> dict:
+        return {"replyToken": self.reply_token, "messages": self.__dict__["_wire"]}
+
+
+class _WireMulticast(MulticastRequest):
+    """A multicast whose messages were serialised once for the whole campaign."""
+
+    def to_dict(self) -> dict:
+        return {"to": self.to, "messages": self.__dict__["_wire"]}
+
+
 class LineClient:
     """LINE's Messaging API with the project's timeouts; one per process."""
 
@@ -216,10 +234,11 @@ class LineClient:
 
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
         """Reply once; a retry after no answer is safe because reply tokens are single use."""
-        sdk_messages = to_sdk(messages)
-        if not sdk_messages:
+        wire = to_wire(messages)
+        if not wire:
             return SendResult(200)
-        request = ReplyMessageRequest(reply_token=reply_token, messages=sdk_messages)
+        request = _WireReply.construct(reply_token=reply_token, messages=list(to_sdk(messages)))
+        request.__dict__["_wire"] = wire
         result = self._call("reply", self.api.reply_message_with_http_info, request)
         if result.status == 0 or result.status >= 500:
             result = self._call("reply (retry)", self.api.reply_message_with_http_info, request)
@@ -257,21 +276,14 @@ class LineClient:
 
     def multicast_prepared(self, to: list[str], messages: list[dict], retry_key: str,
                            timeout: float | tuple[float, float] | None = None) -> SendResult:
-        """multicast() for campaigns: messages already fitted and validated once (to_sdk(...) then
-        .to_dict()), so each of thousands of requests skips rebuilding 500 ids into SDK models."""
+        """multicast() for campaigns: `messages` are already fitted, validated and serialised
+        (to_wire), so each of thousands of requests skips rebuilding them."""
         if len(to) > MAX_MULTICAST:
             raise ValueError(f"multicast takes at most {MAX_MULTICAST} user ids")
-        api_client = self.api.api_client
-        headers = {**api_client.default_headers, "Content-Type": "application/json",
-                   "Authorization": f"Bearer {self.access_token}", "X-Line-Retry-Key": retry_key}
-        url = f"{self.base_url}/v2/bot/message/multicast"
-
-        def post(_request_timeout):  # type: ignore[no-untyped-def]
-            r = api_client.rest_client.request("POST", url, headers=headers, body={"to": to, "messages": messages},
-                                               _request_timeout=_request_timeout)
-            return _Answer(r.status, r.getheaders())
-
-        return self._call("multicast", post, timeout=timeout)
+        request = _WireMulticast.construct(to=to, messages=[])
+        request.__dict__["_wire"] = messages
+        return self._call("multicast", self.api.multicast_with_http_info, request, timeout=timeout,
+                          x_line_retry_key=retry_key)
 
     def quota(self) -> tuple[int | None, int]:
         """(monthly limit or None when unlimited, messages used this month)."""
