@@ -30,6 +30,7 @@ from sqlalchemy import and_, exists, func, literal_column, not_, or_, select, up
 from sqlalchemy.orm import Session
 
 from bot.line import MAX_MULTICAST, LineClient, SendResult, to_sdk, to_wire
+from bot.pledges import current_week_start
 from bot.registry import on_postback
 from bot.store.db import get_session as get_session_for_cli  # noqa: F401  (the CLI's session)
 from bot.store.models import Campaign, CampaignBatch, Pledge, User
@@ -206,22 +207,11 @@ def validate_flex(container: Any) -> None:
         raise CampaignError(f"the Flex file is not valid Flex JSON: {str(e)[:500]}") from None
 
 
-def checkin_week_start(now: datetime) -> date:
-    """This week's Monday in Chiang Mai, from the pledge flow when it offers it."""
-    try:
-        from bot import pledges
-
-        return pledges.current_week_start(now)
-    except (ImportError, AttributeError):
-        local = as_utc(now).astimezone(BANGKOK).date()
-        return local - timedelta(days=local.weekday())
-
-
 def checkin_messages(content: Any, text: str | None, now: datetime) -> list[dict]:
     """The weekly reminder: one message for everyone, whose button the pledge flow resolves per resident."""
     from bot import messages as msg
 
-    week = checkin_week_start(now)
+    week = current_week_start(now)
     body = text or content.text("campaigns.checkin_text")
     data = msg.postback_data(CHECKIN_POSTBACK, w=week.isoformat())
     label = content.text("campaigns.checkin_button")
@@ -424,13 +414,12 @@ class SendEnv:
         values = dict(
             db=app.extensions["db"], line=app.extensions["line"], content=app.extensions["content"],
             clock=app.extensions.get("clock", utcnow), sleep=cfg.get("CAMPAIGN_SLEEP"),
-            rate=float(cfg.get("CAMPAIGN_RATE", 180.0)),
+            rate=float(cfg["CAMPAIGN_RATE"]),
             # At most the LINE client's connection pool (16), or connections would be thrown away.
-            concurrency=min(16, int(cfg.get("CAMPAIGN_CONCURRENCY") or os.environ.get("CAMPAIGN_CONCURRENCY", 8))),
-            claim_timeout=float(cfg.get("CAMPAIGN_CLAIM_TIMEOUT") or os.environ.get("CAMPAIGN_CLAIM_TIMEOUT", 120)),
-            max_attempts=int(cfg.get("CAMPAIGN_MAX_ATTEMPTS") or 6),
-            page_size=min(MAX_MULTICAST, int(cfg.get("CAMPAIGN_BATCH_SIZE") or os.environ.get("CAMPAIGN_BATCH_SIZE")
-                                             or MAX_MULTICAST)),
+            concurrency=max(1, min(16, int(cfg["CAMPAIGN_CONCURRENCY"]))),
+            claim_timeout=float(cfg["CAMPAIGN_CLAIM_TIMEOUT"]),
+            max_attempts=int(cfg["CAMPAIGN_MAX_ATTEMPTS"]),
+            page_size=max(1, min(MAX_MULTICAST, int(cfg["CAMPAIGN_BATCH_SIZE"]))),
         )
         if cfg.get("CAMPAIGN_MONOTONIC"):
             values["monotonic"] = cfg["CAMPAIGN_MONOTONIC"]
@@ -808,6 +797,9 @@ class Sender:
                 if not release(s, self.campaign_id, self.owner, status="done", finished_at=env.clock(),
                                last_error=note[:500] if note else None):
                     raise ClaimLost(f"campaign {self.campaign_id} was taken over before it finished")
+                # The ids were kept only to resume this send; a finished campaign keeps just the counts.
+                s.execute(update(CampaignBatch).where(CampaignBatch.campaign_id == self.campaign_id)
+                          .values(user_ids=[]))
         log.info("campaign %s %s: %d recipients in %d batches, %d failed batches", self.campaign_id,
                  report.status, report.sent_recipients, report.sent_batches, report.failed_batches)
         return report

@@ -25,8 +25,14 @@ class Config:
         self.LINE_READ_TIMEOUT: float = _float("LINE_READ_TIMEOUT", 5.0)
         # Migrate the embedded SQLite database at start-up so a newcomer needs no extra step.
         self.AUTO_MIGRATE: bool = os.environ.get("AUTO_MIGRATE", "").lower() not in ("0", "false", "no")
-        # Campaign sending: requests per second to multicast (LINE allows 200).
+        # Campaign sending: requests per second to multicast (LINE allows 200), requests in
+        # flight, recipients per multicast (LINE allows 500), tries per batch before the send
+        # stops resumably, and seconds after which a silent sender's claim may be taken over.
         self.CAMPAIGN_RATE: float = _float("CAMPAIGN_RATE", 180.0)
+        self.CAMPAIGN_CONCURRENCY: int = int(_float("CAMPAIGN_CONCURRENCY", 8))
+        self.CAMPAIGN_BATCH_SIZE: int = int(_float("CAMPAIGN_BATCH_SIZE", 500))
+        self.CAMPAIGN_MAX_ATTEMPTS: int = int(_float("CAMPAIGN_MAX_ATTEMPTS", 6))
+        self.CAMPAIGN_CLAIM_TIMEOUT: float = _float("CAMPAIGN_CLAIM_TIMEOUT", 120.0)
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
 
 

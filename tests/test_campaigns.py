@@ -163,6 +163,9 @@ def test_only_followers_who_have_not_blocked_or_opted_out_receive_it(app, runner
     # the text carries a "stop receiving news" quick reply
     [message] = fake_line.delivered(ok[0])
     assert message["quickReply"]["items"][0]["action"]["data"] == "a=optout"
+    # once sent, the campaign keeps its counts but no longer who received it
+    with app.extensions["db"].session() as s:
+        assert all(ids == [] for ids in s.scalars(select(CampaignBatch.user_ids)))
 
 
 def test_who_receives_it_is_decided_at_send_time(app, runner, fake_line, sleeps):
