@@ -271,6 +271,9 @@ class Plan:
 
 
 def read_quota(line: LineClient) -> tuple[int | None, int]:
+    if not line.access_token:
+        raise CampaignError("LINE_CHANNEL_ACCESS_TOKEN is not set, so LINE cannot be asked for the quota "
+                            "or sent anything; set it (see README) and try again")
     try:
         return line.quota()
     except Exception as e:  # the SDK raises on any non-2xx or no answer
@@ -951,7 +954,9 @@ class Progress:
 
     @property
     def percent(self) -> float:
-        return 100.0 if self.total == 0 else 100.0 * (self.sent + self.failed) / self.total
+        if self.total == 0:
+            return 100.0 if self.campaign.status == "done" else 0.0
+        return 100.0 * (self.sent + self.failed) / self.total
 
 
 def progress_of(session: Session, campaign_id: int) -> Progress:
