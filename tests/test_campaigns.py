@@ -480,6 +480,7 @@ def test_retry_after_is_honoured_when_line_gives_it(app, fake_line, sleeps):
 
             def __init__(self) -> None:
                 self.said = False
+                self.access_token = real.access_token
 
             def multicast_prepared(self, *args, **kwargs):
                 if not self.said:
