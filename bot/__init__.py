@@ -65,4 +65,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(webhook.bp)
     cli.init_app(app)
+    database.engine.dispose()  # nothing opened at start-up is handed to gunicorn's workers
     return app

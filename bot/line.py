@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ MAX_POSTBACK_DATA = 300
 MAX_ACTION_TEXT = 300
 MAX_ALT_TEXT = 1500
 MAX_MULTICAST = 500
+REPLY_TOKEN_LIFETIME = 50.0  # seconds; LINE's tokens go stale within about a minute
 
 
 @dataclass
@@ -248,10 +250,17 @@ class LineClient:
         """Reply from a background thread, so the webhook's answer never waits for LINE."""
         self._ensure()
         assert self._pool is not None
-        future = self._pool.submit(self.reply, reply_token, messages)
+        future = self._pool.submit(self._reply_if_fresh, reply_token, messages, time.monotonic())
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return future
+
+    def _reply_if_fresh(self, reply_token: str, messages: list[dict], queued_at: float) -> SendResult:
+        # While LINE hangs, replies queue up; a token this old has expired, so don't spend a call on it.
+        if time.monotonic() - queued_at > REPLY_TOKEN_LIFETIME:
+            log.warning("reply dropped: it waited longer than a reply token lives")
+            return SendResult(0, None, "reply token expired while queued")
+        return self.reply(reply_token, messages)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait for background replies (tests, shutdown)."""

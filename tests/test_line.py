@@ -47,3 +47,13 @@ def test_errors_carry_lines_request_id(fake_line):
     client = LineClient(fake_line.url, "wrong-token")
     result = client.reply("token-2", [{"type": "text", "text": "สวัสดี"}])
     assert result.status == 401 and result.request_id
+
+
+def test_a_reply_that_waited_past_its_tokens_life_is_not_sent(fake_line, monkeypatch):
+    import bot.line
+
+    monkeypatch.setattr(bot.line, "REPLY_TOKEN_LIFETIME", -1.0)
+    client = LineClient(fake_line.url, events.TOKEN)
+    client.reply_later("stale-token", [{"type": "text", "text": "สวัสดี"}])
+    client.flush()
+    assert fake_line.calls_to("reply") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import weakref
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import ContextManager, Iterator
@@ -83,6 +84,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         db_path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         self.gate = WriteGate(db_path) if db_path and db_path != ":memory:" else None
+        # A connection must never cross a fork (gunicorn --preload): children start with an
+        # empty pool of their own.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (d := ref()) is not None and d.engine.dispose(close=False))
 
     def _gated(self) -> ContextManager[None]:
         return self.gate.hold() if self.gate else nullcontext()
