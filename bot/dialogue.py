@@ -6,6 +6,7 @@ state changes go through ctx.session, which the caller commits together with the
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as msg
-from bot.registry import INTENTS, POSTBACKS, STATES, on_intent
+from bot.registry import INTENTS, POSTBACKS, STATES, on_intent, on_state
 from bot.store.models import UnmatchedText, User
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def handle(turn: Turn, ctx: Ctx) -> list[dict]:
         return on_postback(turn, ctx)
     if turn.kind == "text" and turn.text.strip():
         return on_text(turn, ctx)
+    if turn.kind == "text":  # only spaces
+        return [msg.text(ctx.content.text("core.small_talk"), quick=msg.topic_quick_replies(ctx.content))]
     return [msg.text(ctx.content.text("core.not_text"), quick=msg.topic_quick_replies(ctx.content))]
 
 
@@ -95,9 +98,53 @@ def on_postback(turn: Turn, ctx: Ctx) -> list[dict]:
     return handler(turn, ctx, params)
 
 
+_NOT_A_LETTER = re.compile(r"[^a-z\u0e01-\u0e2e\u0e30-\u0e3a\u0e40-\u0e4e]+")
+
+
+def plain(content: Any, text: str) -> str:
+    """The text's letters only (no spaces, emoji, punctuation or digits), lower case, without the
+    polite particles it ends with: "ยกเลิกนะคะ 🙏" -> "ยกเลิก", "ได้ครับ" -> "ได้", "ค่ะ" -> ""."""
+    s = _NOT_A_LETTER.sub("", (text or "").lower())
+    particles = sorted({p for p in (x.strip() for x in content.text("core.particles").split("|")) if p},
+                       key=len, reverse=True)
+    changed = True
+    while changed and s:
+        changed = False
+        for p in particles:
+            if s.endswith(p) and len(s) > len(p):
+                s, changed = s[: -len(p)], True
+                break
+        else:
+            if s in particles:
+                s = ""
+    return s
+
+
+def word_set(content: Any, key: str) -> set[str]:
+    """A "|"-separated list of content words, in plain() form."""
+    return {w for w in (plain(content, x) for x in content.text(key).split("|")) if w}
+
+
 def is_cancel(content: Any, text: str) -> bool:
-    words = {w.strip().lower() for w in content.text("core.cancel_words").split("|")}
-    return text.strip().lower() in words
+    return plain(content, text) in word_set(content, "core.cancel_words")
+
+
+def is_yes(content: Any, text: str) -> bool:
+    """ "ใช่", "ได้ค่ะ", "ยืนยัน", or a bare "ค่ะ"/"ครับ"/"เจ้า" answering a yes-no question."""
+    p = plain(content, text)
+    if not p:
+        return bool(_NOT_A_LETTER.sub("", (text or "").lower()))  # only particles: a polite yes
+    return p in word_set(content, "core.yes_words")
+
+
+def is_no(content: Any, text: str) -> bool:
+    return plain(content, text) in word_set(content, "core.no_words")
+
+
+def is_small_talk(content: Any, text: str) -> bool:
+    """Only emoji, punctuation, laughter or an acknowledgement ("โอเค", "ค่ะ", "555"): nothing to answer."""
+    p = plain(content, text)
+    return not p or p in word_set(content, "core.ack_words") or bool(re.fullmatch(r"[5๕\s]+", text.strip()))
 
 
 def clear_state(ctx: Ctx) -> None:
@@ -121,6 +168,10 @@ def on_text(turn: Turn, ctx: Ctx) -> list[dict]:
             answer = state_handler(turn, ctx)
             if answer is not None:
                 return answer
+    if is_small_talk(c, turn.text):
+        return [msg.text(c.text("core.small_talk"), quick=msg.topic_quick_replies(c))]
+    if is_no(c, turn.text):
+        return [msg.text(c.text("core.not_that"), quick=msg.topic_quick_replies(c))]
     match = ctx.matcher.classify(turn.text)
     if match.intent == "out_of_scope":
         remember_unmatched(ctx, turn.text, match)
@@ -149,11 +200,38 @@ def did_you_mean(ctx: Ctx, match: Any) -> list[dict]:
     """Ask "did you mean …?" instead of answering the wrong question."""
     c = ctx.content
     candidates = [match.intent] + [i for i, _ in match.alternatives]
-    items = [q for q in (msg.intent_quick_reply(c, i) for i in candidates if i != "out_of_scope") if q][:3]
-    if not items:
+    picked: list[tuple[str, dict]] = []
+    for i in candidates:
+        q = msg.intent_quick_reply(c, i) if i != "out_of_scope" else None
+        if q and all(q["action"]["label"] != p["action"]["label"] for _, p in picked):
+            picked.append((i, q))
+    picked = picked[:3]
+    if not picked:
         return fallback(ctx)
+    items = [q for _, q in picked]
+    labels = {q["action"]["label"] for q in items}
+    rest = [q for q in msg.topic_quick_replies(c) if q["action"]["label"] not in labels]
+    # "ใช่" answers the first guess (state S_DID_YOU_MEAN); anything else is read afresh.
+    ctx.user.state, ctx.user.state_data = S_DID_YOU_MEAN, {"i": picked[0][0]}
     first = items[0]["action"]["label"]
-    return [msg.text(c.text("core.did_you_mean", topic=first), quick=items + msg.topic_quick_replies(c)[: 13 - len(items)])]
+    return [msg.text(c.text("core.did_you_mean", topic=first), quick=(items + rest)[:13])]
+
+
+S_DID_YOU_MEAN = "core.did_you_mean"
+
+
+@on_state(S_DID_YOU_MEAN)
+def did_you_mean_reply(turn: Turn, ctx: Ctx) -> list[dict] | None:
+    """ "ใช่" after "หมายถึง … ใช่ไหม": answer that topic; "ไม่ใช่": ask again; anything else: read it."""
+    intent = (ctx.user.state_data or {}).get("i")
+    clear_state(ctx)
+    if intent and is_yes(ctx.content, turn.text):
+        from bot.nlu.matcher import Match
+
+        return answer_intent(turn, ctx, Match(intent=intent, score=1.0, entities={}))
+    if is_no(ctx.content, turn.text):
+        return [msg.text(ctx.content.text("core.not_that"), quick=msg.topic_quick_replies(ctx.content))]
+    return None
 
 
 def remember_unmatched(ctx: Ctx, text: str, match: Any) -> None:
@@ -178,13 +256,15 @@ def handle_group(turn: Turn, ctx: Ctx) -> list[dict]:
 @on_intent("broadcast_optout")
 def broadcast_optout(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
     """Stop campaign broadcasts for this resident, at once."""
+    key = "core.optout_already" if ctx.user.opted_out else "core.optout_done"
     ctx.user.opted_out = True
-    return [msg.text(ctx.content.text("core.optout_done"),
+    return [msg.text(ctx.content.text(key),
                      quick=[q for q in [msg.intent_quick_reply(ctx.content, "broadcast_optin")] if q])]
 
 
 @on_intent("broadcast_optin")
 def broadcast_optin(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
     """Start campaign broadcasts again."""
+    key = "core.optin_done" if ctx.user.opted_out else "core.optin_already"
     ctx.user.opted_out = False
-    return [msg.text(ctx.content.text("core.optin_done"), quick=msg.topic_quick_replies(ctx.content))]
+    return [msg.text(ctx.content.text(key), quick=msg.topic_quick_replies(ctx.content))]

@@ -11,7 +11,6 @@ so community_stats reads a few hundred rows whatever the number of pledges (benc
 """
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -22,12 +21,11 @@ from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from bot import messages as msg
-from bot.dialogue import Ctx, Turn, clear_state
+from bot.dialogue import Ctx, Turn, clear_state, is_no, is_yes, plain
 from bot.registry import on_intent, on_postback, on_state
 from bot.store.models import User
 from bot.store.pledge_models import CheckIn, Pledge, PledgeCounter
 
-log = logging.getLogger(__name__)
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 ACTIVE, CANCELLED = "active", "cancelled"
@@ -171,11 +169,21 @@ def sectors_in_use(content: Any) -> list[tuple[str, str]]:
     return out
 
 
-def sector_label(name: str) -> str:
-    """A sector's name as a button label: without its parenthesis when too long for LINE."""
+def sector_label(name: str, short: str | None = None) -> str:
+    """A sector's name as a button label: when too long for LINE, its short name from content
+    (pledges.sector_short), else the name without its parenthesis."""
     if len(name) > MAX_LABEL:
-        name = name.split("(")[0].strip() or name
+        name = short or name.split("(")[0].strip() or name
     return shorten(name)
+
+
+def sector_short(content: Any, sid: str) -> str | None:
+    """The sector's short name from "pledges.sector_short" ("lulucf=ป่าไม้และที่ดิน|…")."""
+    for pair in t(content, "sector_short").split("|"):
+        key, _, label = pair.partition("=")
+        if key.strip() == sid and label.strip():
+            return label.strip()
+    return None
 
 
 def districts(content: Any) -> list[Any]:
@@ -448,14 +456,46 @@ def set_district(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
 @on_state(S_DISTRICT)
 def typed_district(turn: Turn, ctx: Ctx) -> list[dict] | None:
     """A district typed while the picker is open."""
-    data = ctx.user.state_data or {}
+    data = dict(ctx.user.state_data or {})
     match = ctx.matcher.classify(turn.text)
     district = (district_by_name(ctx.content, (match.entities or {}).get("district"))
-                or district_by_name(ctx.content, turn.text))
-    if district is None:
+                or district_by_name(ctx.content, turn.text)
+                or district_by_name(ctx.content, typo_district(ctx, turn.text)))
+    if district is not None:
+        return district_chosen(ctx, district, data.get("n"), data.get("i"))
+    if match.intent == "set_district":  # "เปลี่ยนอำเภอ" again: the picker is still open
+        return [msg.text(t(ctx, "district_retry"), quick=district_retry_quick(ctx, data))]
+    if (match.intent != "out_of_scope" and match.confident) or data.get("r"):
         clear_state(ctx)  # something else was asked: answer that; the picker's buttons still work
         return None
-    return district_chosen(ctx, district, data.get("n"), data.get("i"))
+    # Not a district we know (a typo, another province): ask once more instead of apologising.
+    data["r"] = 1
+    ctx.user.state_data = data
+    typed = shorten(" ".join(turn.text.split()), 30)
+    return [msg.text(t(ctx, "district_not_found", typed=typed), quick=district_retry_quick(ctx, data))]
+
+
+def typo_district(ctx: Ctx, text: str) -> str | None:
+    """The district a short answer to "อำเภอไหน" names with a typo ("สันทาย" -> สันทราย), or None."""
+
+    if len(plain(ctx.content, text)) > 14:
+        return None
+    return ctx.matcher.find_district(text, fuzzy=True)
+
+
+def named_action(ctx: Ctx, text: str, match: Any) -> str | None:
+    """The catalogue action a message typed mid-pledge names ("แยกขยะ" -> sort_waste), or None."""
+    action = (match.entities or {}).get("action")
+    if action or not (match.intent.startswith("tips_") or match.intent in ("pledge_start", "out_of_scope")):
+        return action
+    return ctx.matcher.find_action(text)
+
+
+def district_retry_quick(ctx: Ctx, data: dict) -> list[dict]:
+    carry = {k: v for k, v in data.items() if k in ("n", "i") and v}
+    return [msg.qr_postback(t(ctx, "label.district_list"), msg.postback_data("pledge.districts", **carry),
+                            t(ctx, "label.district_list")),
+            stop_quick(ctx)]
 
 
 @on_postback("pledge.district")
@@ -469,7 +509,9 @@ def picked_district(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
 
 @on_postback("pledge.districts")
 def show_districts(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
-    """Open the district picker."""
+    """Open the district picker (going on with a pledge afterwards when n=p)."""
+    if params.get("n") == "p":
+        return ask_district(ctx, "district_first", "p", params.get("i") if action_of(ctx.content, params.get("i")) else None)
     return ask_district(ctx, "district_ask")
 
 
@@ -496,7 +538,7 @@ def pledge_start_tap(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]
 
 def sector_step(ctx: Ctx) -> list[dict]:
     ctx.user.state, ctx.user.state_data = S_CHOOSE, None
-    quick = [msg.qr_postback(sector_label(name), msg.postback_data("pledge.sector", s=sid), name)
+    quick = [msg.qr_postback(sector_label(name, sector_short(ctx.content, sid)), msg.postback_data("pledge.sector", s=sid), name)
              for sid, name in sectors_in_use(ctx.content)][: MAX_QUICK - 1]
     return [msg.text(t(ctx, "choose_sector"), quick=quick + [stop_quick(ctx)])]
 
@@ -510,7 +552,7 @@ def pick_sector(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
         return sector_step(ctx)
     ctx.user.state, ctx.user.state_data = S_CHOOSE, {"s": sector}
     cards = msg.action_carousel(actions[:MAX_BUBBLES], ctx.content, postback_action=msg.PLEDGE_PICK)
-    other = [msg.qr_postback(sector_label(name), msg.postback_data("pledge.sector", s=sid), name)
+    other = [msg.qr_postback(sector_label(name, sector_short(ctx.content, sid)), msg.postback_data("pledge.sector", s=sid), name)
              for sid, name in sectors_in_use(ctx.content) if sid != sector][: MAX_QUICK - 1]
     return [msg.text(t(ctx, "choose_action")),
             msg.flex(msg.actions_alt(actions, ctx.content), cards, quick=other + [stop_quick(ctx)])]
@@ -578,10 +620,31 @@ def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
 
 @on_state(S_CHOOSE, S_CONFIRM, S_WITHDRAW, S_PRIVACY)
 def typed_in_flow(turn: Turn, ctx: Ctx) -> list[dict] | None:
-    """Words typed mid-flow: an action named while choosing, otherwise leave the flow for the NLU."""
+    """Words typed mid-flow: a yes or no to the question asked, a sector or an action named while
+    choosing; otherwise leave the flow for the NLU (which answers whatever was asked)."""
+    state, data = ctx.user.state, ctx.user.state_data or {}
+    c = ctx.content
+    if state == S_CONFIRM and data.get("i") and is_yes(c, turn.text):
+        return confirm_pledge(turn, ctx, {"i": data["i"]})
+    if state == S_WITHDRAW and data.get("p") and is_yes(c, turn.text):
+        return withdraw(turn, ctx, {"p": str(data["p"])})
+    # Deleting everything needs the words for it: a bare "ค่ะ" or "โอเค" after reading one's data is not a yes.
+    if state == S_PRIVACY and plain(c, turn.text) in {plain(c, w) for w in t(ctx, "delete_words").split("|")}:
+        return privacy_delete(turn, ctx, {})
+    if state in (S_CONFIRM, S_WITHDRAW, S_PRIVACY) and is_no(c, turn.text):
+        return stop_flow(turn, ctx, {})
+    if state == S_CHOOSE:  # a sector typed ("พลังงาน", "ป่าไม้") instead of tapped
+        typed = plain(c, turn.text)
+        hits = []
+        for sid, name in sectors_in_use(c):
+            names = {plain(c, n) for n in (name, sector_short(c, sid)) if n}
+            if typed and (typed in names or (len(typed) >= 3 and any(typed in n for n in names))):
+                hits.append(sid)
+        if len(hits) == 1:
+            return pick_sector(turn, ctx, {"s": hits[0]})
     match = ctx.matcher.classify(turn.text)
-    action = action_of(ctx.content, (match.entities or {}).get("action"))
-    if ctx.user.state in (S_CHOOSE, S_CONFIRM) and action is not None:
+    action = action_of(c, named_action(ctx, turn.text, match)) if state in (S_CHOOSE, S_CONFIRM) else None
+    if action is not None:
         return confirm_step(ctx, action)
     clear_state(ctx)
     return None
@@ -661,6 +724,11 @@ def checkin_messages(content: Any, user: Any, pledges: list[Pledge], week_start:
     ]
 
 
+# How far back a check-in reminder's week (postback w=<Monday>) is still honoured; older
+# reminders ask about the current week instead.
+MAX_CHECKIN_WEEKS_BACK = 4
+
+
 @on_intent("pledge_status")
 def pledge_status(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
     """My pledges: since when, streaks, estimated impact to date, and this week's check-in."""
@@ -669,15 +737,30 @@ def pledge_status(turn: Turn, ctx: Ctx, match: Any) -> list[dict]:
 
 @on_postback("pledge.status")
 def pledge_status_tap(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
-    """The "คำมั่นของฉัน" button."""
-    return status_messages(ctx)
+    """The "คำมั่นของฉัน" button, and the weekly reminder's button (w=<Monday of the week asked about>)."""
+    return status_messages(ctx, checkin_week(ctx.now, params.get("w")))
 
 
-def status_messages(ctx: Ctx) -> list[dict]:
+def checkin_week(now: datetime, w: str | None) -> date:
+    """The week a check-in button should record: w when it is a Monday no older than
+    MAX_CHECKIN_WEEKS_BACK weeks and not in the future, else the current week."""
+    this_week = current_week_start(now)
+    try:
+        week = date.fromisoformat((w or "").strip())
+    except ValueError:
+        return this_week
+    if week.weekday() != 0 or week > this_week or week < this_week - MAX_CHECKIN_WEEKS_BACK * WEEK:
+        return this_week
+    return week
+
+
+def status_messages(ctx: Ctx, week: date | None = None) -> list[dict]:
     clear_state(ctx)
     view = status_of(ctx.session, ctx.content, ctx.user.id, ctx.now)
     if not view.pledges:
         return [msg.text(t(ctx, "status_none"), quick=next_quick(ctx, "start", "stats"))]
+    this_week = current_week_start(ctx.now)
+    week = week or this_week
     lines = []
     for v in view.pledges:
         title = v.action.title if v.action is not None else v.pledge.action_id
@@ -690,14 +773,19 @@ def status_messages(ctx: Ctx) -> list[dict]:
                                                     kg_year=fmt_kg(view.kg_year)) \
         + "\n" + t(ctx, "status_rule")
     out = [msg.text(body)]
-    week = current_week_start(ctx.now)
-    open_ = [v for v in view.pledges if not v.checked_this_week][:MAX_BUBBLES]
+    # Each pledge is asked about the requested week, or this week when it began after that week.
+    asked = [(v, week if week >= current_week_start(_aware(v.pledge.started_at)) else this_week)
+             for v in view.pledges]
+    open_ = [(v, w) for v, w in asked if w not in v.checkins][:MAX_BUBBLES]
     quick = next_quick(ctx, "start", "cancel", "stats")
     if open_:
-        bubbles = [checkin_bubble(ctx.content, v.pledge, v.action, week) for v in open_]
-        out.append(msg.flex(t(ctx, "checkin_alt"), carousel(bubbles), quick=quick))
+        bubbles = [checkin_bubble(ctx.content, v.pledge, v.action, w) for v, w in open_]
+        alt = (t(ctx, "checkin_alt") if all(w == this_week for _, w in open_)
+               else t(ctx, "checkin_alt_week", week=fmt_date(ctx.content, week)))
+        out.append(msg.flex(alt, carousel(bubbles), quick=quick))
     else:
-        out[-1] = msg.text(body, quick=quick)
+        done_key = "checkin_all_done" if week == this_week else "checkin_all_done_week"
+        out[-1] = msg.text(body + "\n\n" + t(ctx, done_key, week=fmt_date(ctx.content, week)), quick=quick)
     return out
 
 
@@ -736,7 +824,8 @@ def check_in(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
     weeks = checkins_of(ctx.session, [pledge.id])[pledge.id]
     n = streak(weeks, this_week)
     answer = t(ctx, f"{key}_{'done' if done else 'not_done'}", title=title, week=fmt_date(ctx.content, week))
-    return [msg.text(answer + "\n" + t(ctx, "streak", n=n), quick=next_quick(ctx, "status", "stats"))]
+    answer += "\n" + (t(ctx, "streak", n=n) if n >= 1 else t(ctx, "streak_zero"))
+    return [msg.text(answer, quick=next_quick(ctx, "status", "stats"))]
 
 
 # --- withdrawing ------------------------------------------------------------------------------------
@@ -754,11 +843,12 @@ def withdraw_choices(ctx: Ctx) -> list[dict]:
         return [msg.text(t(ctx, "cancel_none"), quick=next_quick(ctx, "start", "stats"))]
     ctx.user.state, ctx.user.state_data = S_WITHDRAW, None
     quick = []
-    for p in pledges[: MAX_QUICK - 1]:
-        a = action_of(ctx.content, p.action_id)
-        title = a.title if a is not None else p.action_id
-        quick.append(msg.qr_postback(shorten(title), msg.postback_data("pledge.withdraw", p=str(p.id)), title))
-    names = "\n".join(f"• {title_of(ctx.content, p.action_id)}" for p in pledges)
+    # Titles are often over LINE's 20-character labels: the buttons carry the numbers of the list.
+    for n, p in enumerate(pledges[: MAX_QUICK - 1], 1):
+        title = title_of(ctx.content, p.action_id)
+        label = title if len(title) <= MAX_LABEL else t(ctx, "label.withdraw_n", n=n)
+        quick.append(msg.qr_postback(label, msg.postback_data("pledge.withdraw", p=str(p.id)), title))
+    names = "\n".join(f"{n}. {title_of(ctx.content, p.action_id)}" for n, p in enumerate(pledges, 1))
     return [msg.text(t(ctx, "cancel_pick", pledges=names), quick=quick + [stop_quick(ctx)])]
 
 
@@ -953,4 +1043,4 @@ def privacy_messages(ctx: Ctx) -> list[dict]:
 def privacy_delete(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
     """Delete every row linked to this LINE user id, then say so."""
     delete_user_data(ctx)
-    return [msg.text(t(ctx, "privacy_deleted"))]
+    return [msg.text(t(ctx, "privacy_deleted"), quick=msg.topic_quick_replies(ctx.content))]
