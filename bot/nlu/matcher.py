@@ -203,6 +203,15 @@ class Matcher:
             feats += ["c" + s[i : i + n] for i in range(len(s) - n + 1)]
         return feats
 
+    def find_district(self, text: str, fuzzy: bool = True) -> str | None:
+        """The official name of the district text names, allowing a one-letter typo when fuzzy."""
+        found = self.districts.find(self.norm.clean(text), fuzzy=fuzzy)
+        return found.value if found is not None else None
+
+    def find_action(self, text: str) -> str | None:
+        """The catalogue id of the action text names ("แยกขยะ" -> sort_waste), or None."""
+        return self.actions.find(" ".join(self.norm.tokens(self.norm.clean(text))))
+
     def normalize(self, text: str) -> str:
         """The cleaned text, as kept for unmatched-text review (no user data added)."""
         return self.norm.clean(text)
