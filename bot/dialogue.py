@@ -70,6 +70,14 @@ def handle(turn: Turn, ctx: Ctx) -> list[dict]:
         clear_state(ctx)
         return []  # a block has no reply token
     ctx.user.blocked = False  # whoever writes to us can be written to
+    answer = respond(turn, ctx)
+    if ctx.user.created_at == ctx.now:
+        # First contact without a follow (or right after deleting one's data): say what we keep.
+        return [msg.text(ctx.content.text("core.privacy_notice"))] + answer
+    return answer
+
+
+def respond(turn: Turn, ctx: Ctx) -> list[dict]:
     if turn.kind == "postback":
         return on_postback(turn, ctx)
     if turn.kind == "text" and turn.text.strip():

@@ -470,6 +470,8 @@ def test_every_quick_reply_and_menu_text_is_understood_as_its_intent(content, sh
 def test_resident_asking_about_haze_gets_the_sourced_answer_over_the_webhook(app, signed_post, fake_line):
     from tests import events
 
+    signed_post(events.payload(events.follow()))  # a friend of the bot, welcomed already
+    fake_line.reset()
     assert signed_post(events.payload(events.text("ฝุ่นควันเชียงใหม่มาจากไหน"))).status_code == 200
     app.extensions["line"].flush()
     [reply] = fake_line.replies()
@@ -483,6 +485,8 @@ def test_tapping_the_arithmetic_button_shows_formula_and_source(app, signed_post
     from tests import events
 
     data = msg.postback_data(msg.ESTIMATE_POSTBACK, id="led_lighting")
+    signed_post(events.payload(events.follow()))  # a friend of the bot, welcomed already
+    fake_line.reset()
     assert signed_post(events.payload(events.postback(data))).status_code == 200
     app.extensions["line"].flush()
     [reply] = fake_line.replies()

@@ -239,3 +239,13 @@ def test_logs_carry_neither_message_texts_nor_user_ids(signed_post, caplog):
         signed_post(events.payload(events.text(secret_words, uid)))
     assert caplog.records
     assert secret_words not in caplog.text and uid not in caplog.text
+
+
+def test_someone_who_writes_before_following_is_told_what_is_kept(signed_post, fake_line):
+    uid = events.user_id(77)
+    signed_post(events.payload(events.text("ฝุ่น PM2.5 อันตรายไหม", uid)))
+    first = reply_texts(fake_line)
+    assert "ลบข้อมูล" in first[0]  # the privacy notice comes first
+    fake_line.reset()
+    signed_post(events.payload(events.text("ฝุ่น PM2.5 อันตรายไหม", uid)))
+    assert not any("ลบข้อมูล" in t for t in reply_texts(fake_line))  # and only once
