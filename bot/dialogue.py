@@ -5,6 +5,7 @@ state changes go through ctx.session, which the caller commits together with the
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -112,9 +113,16 @@ _NOT_A_LETTER = re.compile(r"[^a-z\u0e01-\u0e2e\u0e30-\u0e3a\u0e40-\u0e4e]+")
 def plain(content: Any, text: str) -> str:
     """The text's letters only (no spaces, emoji, punctuation or digits), lower case, without the
     polite particles it ends with: "ยกเลิกนะคะ 🙏" -> "ยกเลิก", "ได้ครับ" -> "ได้", "ค่ะ" -> ""."""
+    return _plain(text, _particles(content.text("core.particles")))
+
+
+@functools.lru_cache(maxsize=16)
+def _particles(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({p for p in (x.strip() for x in raw.split("|")) if p}, key=len, reverse=True))
+
+
+def _plain(text: str, particles: tuple[str, ...]) -> str:
     s = _NOT_A_LETTER.sub("", (text or "").lower())
-    particles = sorted({p for p in (x.strip() for x in content.text("core.particles").split("|")) if p},
-                       key=len, reverse=True)
     changed = True
     while changed and s:
         changed = False
@@ -128,9 +136,16 @@ def plain(content: Any, text: str) -> str:
     return s
 
 
-def word_set(content: Any, key: str) -> set[str]:
+def word_set(content: Any, key: str) -> frozenset[str]:
     """A "|"-separated list of content words, in plain() form."""
-    return {w for w in (plain(content, x) for x in content.text(key).split("|")) if w}
+    return _word_set(content.text(key), content.text("core.particles"))
+
+
+@functools.lru_cache(maxsize=64)
+def _word_set(raw_words: str, raw_particles: str) -> frozenset[str]:
+    # Built once per list: these checks run on every message.
+    particles = _particles(raw_particles)
+    return frozenset(w for w in (_plain(x, particles) for x in raw_words.split("|")) if w)
 
 
 def is_cancel(content: Any, text: str) -> bool:
