@@ -34,6 +34,8 @@ class Config:
         self.CAMPAIGN_MAX_ATTEMPTS: int = int(_float("CAMPAIGN_MAX_ATTEMPTS", 6))
         self.CAMPAIGN_CLAIM_TIMEOUT: float = _float("CAMPAIGN_CLAIM_TIMEOUT", 120.0)
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
+        # LINE's webhook bodies are a few kilobytes; anything far larger is refused with 413.
+        self.MAX_CONTENT_LENGTH: int = 1024 * 1024
 
 
 def database_url_for(app_instance_path: str, configured: str | None) -> str:

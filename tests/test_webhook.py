@@ -249,3 +249,10 @@ def test_someone_who_writes_before_following_is_told_what_is_kept(signed_post, f
     fake_line.reset()
     signed_post(events.payload(events.text("ฝุ่น PM2.5 อันตรายไหม", uid)))
     assert not any("ลบข้อมูล" in t for t in reply_texts(fake_line))  # and only once
+
+
+def test_an_oversized_body_is_refused(client, app):
+    body = b'{"events": [], "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    resp = client.post("/callback", data=body, headers={"X-Line-Signature": events.sign(body)})
+    assert resp.status_code == 413
+    assert count(app, ProcessedEvent) == 0
