@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
@@ -27,6 +28,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     VideoMessageContent,
 )
+from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import dialogue
@@ -34,6 +36,11 @@ from bot.store.models import ProcessedEvent, User
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
+
+
+# LINE redelivers within hours; event ids are kept well beyond that, then forgotten.
+KEEP_EVENT_IDS = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class DatabaseDown(Exception):
@@ -96,8 +103,9 @@ def process_event(app: Flask, event: Any) -> Outcome | None:
     for attempt in (1, 2):
         try:
             with db.session() as session:
+                now = app.extensions["clock"]()
                 if event_id:
-                    session.add(ProcessedEvent(webhook_event_id=event_id))
+                    session.add(ProcessedEvent(webhook_event_id=event_id, processed_at=now))
                     try:
                         session.flush()
                     except IntegrityError:
@@ -106,7 +114,6 @@ def process_event(app: Flask, event: Any) -> Outcome | None:
                         return None
                 if turn is None or (not turn.group and not turn.user_id):
                     return None
-                now = app.extensions["clock"]()
                 if turn.group:
                     user = User(line_user_id="")  # never added to the session: nothing stored
                 else:
@@ -130,6 +137,22 @@ def process_event(app: Flask, event: Any) -> Outcome | None:
             break
     content = app.extensions["content"]
     return Outcome(reply_token, [{"type": "text", "text": content.text("core.error_sorry")}])
+
+
+def prune_event_ids(app: Flask) -> None:
+    """Forget processed event ids older than KEEP_EVENT_IDS, at most once an hour per process."""
+    now: datetime = app.extensions["clock"]()
+    last = app.extensions.get("events_pruned_at")
+    if last is not None and now - last < PRUNE_EVERY:
+        return
+    app.extensions["events_pruned_at"] = now
+    try:
+        with app.extensions["db"].session() as s:
+            gone = s.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at < now - KEEP_EVENT_IDS))
+        if gone.rowcount:
+            log.info("forgot %d processed event ids older than %s", gone.rowcount, KEEP_EVENT_IDS)
+    except Exception as e:  # housekeeping must never fail a webhook
+        log.warning("could not prune processed event ids (%s)", type(e).__name__)
 
 
 @bp.post("/callback")
@@ -165,6 +188,8 @@ def callback():  # type: ignore[no-untyped-def]
     line = app.extensions["line"]
     for o in outcomes:
         line.reply_later(o.reply_token, o.messages)
+    if status == 200:
+        prune_event_ids(app)
     log.info("webhook: %d events, %d replies, status %d", len(payload.events), len(outcomes), status)
     if status != 200:
         return jsonify(error="database unavailable"), status

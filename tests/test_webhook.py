@@ -256,3 +256,15 @@ def test_an_oversized_body_is_refused(client, app):
     resp = client.post("/callback", data=body, headers={"X-Line-Signature": events.sign(body)})
     assert resp.status_code == 413
     assert count(app, ProcessedEvent) == 0
+
+
+def test_event_ids_are_forgotten_after_a_month(app, signed_post):
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    app.extensions["clock"] = lambda: start
+    signed_post(events.payload(events.text("สวัสดีค่ะ")))
+    assert count(app, ProcessedEvent) == 1
+    app.extensions["clock"] = lambda: start + timedelta(days=31)
+    signed_post(events.payload(events.text("สวัสดีค่ะ")))
+    assert count(app, ProcessedEvent) == 1  # the old id is gone, the new one kept
