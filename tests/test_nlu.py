@@ -17,6 +17,7 @@ from bot.nlu.cli import evaluate, nlu_cli, read_tsv
 CONTRACT = Path("/work/shared/contracts/intents.yaml")
 EVAL_TSV = CONTENT_DIR / "nlu" / "eval.tsv"
 HOLDOUT_TSV = CONTENT_DIR / "nlu" / "holdout.tsv"
+HOLDOUT2_TSV = CONTENT_DIR / "nlu" / "holdout2.tsv"
 ACTION_IDS = {
     "ac_plus_one", "led_lighting", "unplug_standby", "solar_rooftop", "cook_efficient",
     "public_transport", "cycle_walk", "carpool", "eco_driving",
@@ -93,6 +94,26 @@ def test_fresh_holdout_of_residents_messages_is_understood_and_never_trained_on(
     report = evaluate(matcher, rows)
     assert report["accuracy"] >= 0.95, report["confusions"][:10]
     assert report["oos_rejected"] >= 0.90
+    assert report["false_rejection"] <= 0.02
+
+
+def test_second_holdout_of_hill_farmers_students_and_officials_is_understood(matcher):
+    """content/nlu/holdout2.tsv: elders' คำเมือง, students' slang and English, long and two-topic
+    messages, one-word messages, office style, typos, Thai digits and emoji; never trained on."""
+    rows = read_tsv(HOLDOUT2_TSV)
+    per_intent: dict[str, int] = {}
+    for _, intent in rows:
+        per_intent[intent] = per_intent.get(intent, 0) + 1
+    assert set(per_intent) == intent_ids()
+    assert all(n >= 10 for n in per_intent.values()), per_intent
+    assert per_intent["out_of_scope"] >= 40
+    training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
+    trained = {matcher.normalize(str(p)).replace(" ", "") for ps in training.values() for p in ps}
+    leaked = [t for t, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
+    assert not leaked, f"holdout2 phrases also in training.yaml: {leaked}"
+    report = evaluate(matcher, rows)
+    assert report["accuracy"] >= 0.97, report["confusions"][:10]
+    assert report["oos_rejected"] >= 0.95
     assert report["false_rejection"] <= 0.02
 
 
