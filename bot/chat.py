@@ -39,9 +39,10 @@ def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
             yield from flex_outline(node[key])
 
 
-def render(messages: list[dict], echo: Callable[[str], None]) -> list[dict]:
+def render(messages: list[dict], echo: Callable[[str], None], words: Callable[[str], str]) -> list[dict]:
     """Print messages; return the actions the user can pick by number."""
     choices: list[dict] = []
+    bot = words("core.chat.bot")
 
     def offer(action: dict) -> None:
         choices.append(action)
@@ -51,16 +52,16 @@ def render(messages: list[dict], echo: Callable[[str], None]) -> list[dict]:
 
     for m in messages:
         if m.get("type") == "text":
-            echo("บอท: " + m["text"])
+            echo(bot + m["text"])
         elif m.get("type") == "flex":
-            echo(f"บอท: [การ์ด] {m.get('altText', '')}")
+            echo(bot + words("core.chat.card") + m.get("altText", ""))
             for kind, value in flex_outline(m.get("contents")):
                 if kind == "text":
                     echo("   │ " + value)
                 else:
                     offer(value)
         else:
-            echo(f"บอท: [{m.get('type')}]")
+            echo(f"{bot}[{m.get('type')}]")
         for item in (m.get("quickReply") or {}).get("items", []):
             offer(item["action"])
     return choices
@@ -91,12 +92,12 @@ def run_turn(turn: dialogue.Turn) -> list[dict]:
 @with_appcontext
 def chat_command(user_id: str) -> None:
     """Talk to the bot in this terminal, no LINE account needed."""
-    content = current_app.extensions["content"]
-    click.echo(content.text("core.chat.intro"))
-    choices = render(run_turn(dialogue.Turn(user_id, "follow")), click.echo)
+    words = current_app.extensions["content"].text
+    click.echo(words("core.chat.intro"))
+    choices = render(run_turn(dialogue.Turn(user_id, "follow")), click.echo, words)
     while True:
         try:
-            line = input("คุณ: ").strip()
+            line = input(words("core.chat.you")).strip()
         except (EOFError, KeyboardInterrupt):
             click.echo("")
             return
@@ -108,8 +109,8 @@ def chat_command(user_id: str) -> None:
         if line.isdigit() and 1 <= int(line) <= len(choices):
             turn = turn_for_choice(user_id, choices[int(line) - 1])
             if turn is None:
-                click.echo("   (ลิงก์: " + choices[int(line) - 1].get("uri", "") + ")")
+                click.echo("   (" + words("core.chat.link") + choices[int(line) - 1].get("uri", "") + ")")
                 continue
         else:
             turn = dialogue.Turn(user_id, "text", text=line)
-        choices = render(run_turn(turn), click.echo)
+        choices = render(run_turn(turn), click.echo, words)
