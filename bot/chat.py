@@ -42,7 +42,7 @@ def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
 def render(messages: list[dict], echo: Callable[[str], None], words: Callable[[str], str]) -> list[dict]:
     """Print messages; return the actions the user can pick by number."""
     choices: list[dict] = []
-    bot = words("core.chat.bot")
+    bot = words("core.chat.bot") + " "
 
     def offer(action: dict) -> None:
         choices.append(action)
@@ -54,7 +54,7 @@ def render(messages: list[dict], echo: Callable[[str], None], words: Callable[[s
         if m.get("type") == "text":
             echo(bot + m["text"])
         elif m.get("type") == "flex":
-            echo(bot + words("core.chat.card") + m.get("altText", ""))
+            echo(bot + words("core.chat.card") + " " + m.get("altText", ""))
             for kind, value in flex_outline(m.get("contents")):
                 if kind == "text":
                     echo("   │ " + value)
@@ -97,7 +97,7 @@ def chat_command(user_id: str) -> None:
     choices = render(run_turn(dialogue.Turn(user_id, "follow")), click.echo, words)
     while True:
         try:
-            line = input(words("core.chat.you")).strip()
+            line = input(words("core.chat.you") + " ").strip()
         except (EOFError, KeyboardInterrupt):
             click.echo("")
             return
@@ -109,7 +109,7 @@ def chat_command(user_id: str) -> None:
         if line.isdigit() and 1 <= int(line) <= len(choices):
             turn = turn_for_choice(user_id, choices[int(line) - 1])
             if turn is None:
-                click.echo("   (" + words("core.chat.link") + choices[int(line) - 1].get("uri", "") + ")")
+                click.echo("   (" + words("core.chat.link") + " " + choices[int(line) - 1].get("uri", "") + ")")
                 continue
         else:
             turn = dialogue.Turn(user_id, "text", text=line)
