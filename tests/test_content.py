@@ -170,7 +170,7 @@ def test_campaign_answer_states_the_mou_partners_and_target(content):
 
 def test_effects_answer_covers_chiang_mai_heat_drought_floods_and_haze(content):
     everything = json.dumps(msg.answer_messages(content, "climate_effects"), ensure_ascii=False)
-    for fact in ("41 °C", "10 อำเภอ", "5.30", "P.1", "PM2.5"):
+    for fact in ("41 องศาเซลเซียส", "10 อำเภอ", "5.30", "P.1", "PM2.5"):
         assert fact in everything
 
 
@@ -222,19 +222,27 @@ def test_action_catalogue_covers_the_fixed_ids_and_all_five_topics(content):
 
 def test_every_number_follows_from_its_formula(content):
     with_number = [a for a in content.actions.values() if a.kg_co2e_year is not None]
-    assert len(with_number) >= 8
+    assert len(with_number) >= 6
     for a in with_number:
         assert abs(a.computed_kg_co2e_year - a.kg_co2e_year) <= 0.5, a.id
         assert a.factor is not None and a.factor.source.url
         assert "×" in a.formula_text and a.assumptions
 
 
-def test_ac_estimate_is_the_documented_arithmetic(content):
+def test_led_estimate_is_the_documented_arithmetic(content):
+    a = content.actions["led_lighting"]
+    # 5 bulbs × 0.018 kW × 1,825 h × 0.4750 kgCO2e/kWh (TGO 2026 grid factor)
+    assert a.kg_co2e_year == pytest.approx(5 * 0.018 * 1825 * 0.4750, abs=0.1)
+    text = msg.estimate_messages(content, "led_lighting")[0]["text"]
+    assert "0.018 kW" in text and "0.475 kgCO2e/kWh" in text and "https://www.nationthailand.com" in text
+
+
+def test_ac_shows_no_number_without_a_sourced_saving(content):
+    # How much 1 °C warmer saves is not in the facts: no made-up percentage, only the sourced grid factor.
     a = content.actions["ac_plus_one"]
-    # 1.5 kW × 2,920 h × 10% × 0.4750 kgCO2e/kWh (TGO 2026 grid factor)
-    assert a.kg_co2e_year == pytest.approx(1.5 * 2920 * 0.10 * 0.4750, abs=0.1)
+    assert a.kg_co2e_year is None
     text = msg.estimate_messages(content, "ac_plus_one")[0]["text"]
-    assert "1.5 kW" in text and "0.475 kgCO2e/kWh" in text and "https://www.nationthailand.com" in text
+    assert "10%" not in text and "0.475" in text and "https://www.nationthailand.com" in text
 
 
 def test_actions_without_a_defensible_number_say_why(content):
@@ -368,15 +376,15 @@ def test_check_reports_too_few_or_too_many_follow_ups(tmp_content):
 
 def test_check_reports_an_action_whose_number_does_not_follow(tmp_content):
     def wrong(d):  # type: ignore[no-untyped-def]
-        d["actions"][0]["estimate"]["kg_co2e_year"] = 500
+        d["actions"][1]["estimate"]["kg_co2e_year"] = 500
     problems = broken(tmp_content, "actions.yaml", wrong)
-    assert any("actions.ac_plus_one.estimate.kg_co2e_year" in p and "does not follow" in p for p in problems)
+    assert any("actions.led_lighting.estimate.kg_co2e_year" in p and "does not follow" in p for p in problems)
 
 
 def test_check_reports_a_changed_factor_that_breaks_numbers(tmp_content):
     problems = broken(tmp_content, "actions.yaml", lambda d: d["factors"]["grid_electricity"].update(value=0.5))
     broken_ids = {re.search(r"actions\.(\w+)\.estimate", p).group(1) for p in problems if "does not follow" in p}
-    assert broken_ids == {"ac_plus_one", "led_lighting", "unplug_standby", "solar_rooftop"}
+    assert broken_ids == {"led_lighting", "unplug_standby"}
 
 
 def test_check_reports_an_action_with_neither_number_nor_reason(tmp_content):
@@ -386,7 +394,7 @@ def test_check_reports_an_action_with_neither_number_nor_reason(tmp_content):
 
 def test_check_reports_an_unknown_factor_or_sector(tmp_content):
     def bad(d):  # type: ignore[no-untyped-def]
-        d["actions"][0]["estimate"]["factor"] = "coal"
+        d["actions"][2]["estimate"]["factor"] = "coal"
         d["actions"][1]["sector"] = "transport"
     problems = broken(tmp_content, "actions.yaml", bad)
     assert any("unknown factor 'coal'" in p for p in problems)
@@ -446,14 +454,14 @@ def test_flex_validator_catches_what_line_refuses(container, expected):
 
 def test_cli_content_check_exits_nonzero_with_one_line_per_problem(tmp_content):
     edit_yaml(tmp_content / "answers.yaml", lambda d: d["answers"]["ghg_footprint"].update(sources=[]))
-    edit_yaml(tmp_content / "actions.yaml", lambda d: d["actions"][0]["estimate"].update(kg_co2e_year=1))
+    edit_yaml(tmp_content / "actions.yaml", lambda d: d["actions"][1]["estimate"].update(kg_co2e_year=1))
     runner = Flask("content_check_test").test_cli_runner(mix_stderr=False) \
         if "mix_stderr" in Flask.test_cli_runner.__code__.co_varnames else Flask("t").test_cli_runner()
     result = runner.invoke(content_cli, ["check", "--path", str(tmp_content)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith("content/")]
     assert any("ghg_footprint.sources" in line for line in lines)
-    assert any("ac_plus_one" in line for line in lines)
+    assert any("led_lighting" in line for line in lines)
     ok = runner.invoke(content_cli, ["check", "--path", str(CONTENT_DIR)])
     assert ok.exit_code == 0, ok.output
 

@@ -147,17 +147,17 @@ def test_new_resident_pledges_in_a_few_taps_through_the_webhook(app, signed_post
     assert_valid(cards)
     assert "ตั้งแอร์สูงขึ้น 1 องศา" in all_text(cards)
 
-    signed_post(events.payload(events.postback(postback_for(cards, "pledge.pick", id="ac_plus_one"), uid)))
+    signed_post(events.payload(events.postback(postback_for(cards, "pledge.pick", id="led_lighting"), uid)))
     confirm = reply_messages(fake_line)[-1]
     assert_valid(confirm)
-    assert "208" in all_text(confirm) and "ยืนยัน" in all_text(confirm)
+    assert "78" in all_text(confirm) and "ยืนยัน" in all_text(confirm)
     assert count(app, Pledge) == 0  # nothing recorded before the confirmation
 
-    signed_post(events.payload(events.postback(postback_for(confirm, "pledge.confirm", i="ac_plus_one"), uid)))
+    signed_post(events.payload(events.postback(postback_for(confirm, "pledge.confirm", i="led_lighting"), uid)))
     done = all_text(reply_messages(fake_line)[-1])
     assert "บันทึกคำมั่น" in done
-    assert "208" in done                                      # kgCO2e a year from the content
-    assert "14-23 ต้น" in done                                 # 208.1/15 … 208.1/9 trees
+    assert "78" in done                                       # kgCO2e a year from the content
+    assert "5-9 ต้น" in done                                   # 78.0/15 … 78.0/9 trees
     assert "กรมส่งเสริมคุณภาพสิ่งแวดล้อม" in done                # with its source
     assert "บาท" not in done                                   # no money figure in the content: omitted
     assert count(app, Pledge, Pledge.status == "active") == 1
@@ -304,7 +304,7 @@ def test_status_shows_start_date_streak_and_prorated_impact(app):
     uid = events.user_id(9)
     start = datetime(2025, 1, 6, 3, 0, tzinfo=timezone.utc)   # Monday 6 Jan 2025, Chiang Mai morning
     now = start + timedelta(days=73)                        # 73 days later
-    pledge_directly(app, uid, "ac_plus_one", now=start)     # 208.1 kg a year
+    pledge_directly(app, uid, "carpool", now=start)         # 232.9 kg a year
     with app.extensions["db"].session() as s:
         pid = s.scalar(select(Pledge.id))
     week = pledges.current_week_start(now)
@@ -314,13 +314,13 @@ def test_status_shows_start_date_streak_and_prorated_impact(app):
     text = all_text(answer)
     assert "6 ม.ค. 2568" in text                    # start date, Buddhist era
     assert "ต่อเนื่อง 1 สัปดาห์" in text
-    assert "41.6" not in text and "42" in text        # 208.1 × 73/365 = 41.6 → "42"
+    assert "46.6" not in text and "47" in text        # 232.9 × 73/365 = 46.6 → "47"
     assert "÷ 365" in text and "ยังไม่ได้ทำ" in text   # the rule is explained
     postback_for(answer, "pledge.checkin", p=str(pid), w=week.isoformat(), d="1")  # this week's buttons
 
-    # A week marked 'not done' counts as zero: 208.1 × (73 − 7)/365 = 37.6 → "38".
+    # A week marked 'not done' counts as zero: 232.9 × (73 − 7)/365 = 42.1 → "42".
     tap(app, uid, msg.postback_data("pledge.checkin", p=pid, w=(week - timedelta(days=14)).isoformat(), d="0"), now=now)
-    assert "38 กก." in all_text(say(app, uid, text="คำมั่นของฉัน", now=now))
+    assert "42 กก." in all_text(say(app, uid, text="คำมั่นของฉัน", now=now))
 
 
 def test_weekly_reminder_messages_for_the_campaign(app):
@@ -381,7 +381,7 @@ def test_nobody_can_withdraw_or_check_in_someone_elses_pledge(app):
 
 def test_community_stats_rank_only_districts_with_five_households(app, signed_post, fake_line):
     for i in range(6):                                     # 6 households in Saraphi
-        pledge_directly(app, events.user_id(100 + i), "ac_plus_one", SARAPHI)
+        pledge_directly(app, events.user_id(100 + i), "led_lighting", SARAPHI)
     for i in range(4):                                     # 4 in Mae Rim: too few to show
         pledge_directly(app, events.user_id(200 + i), "carpool", MAE_RIM)
     pledge_directly(app, events.user_id(100), "sort_waste", SARAPHI)
@@ -391,9 +391,9 @@ def test_community_stats_rank_only_districts_with_five_households(app, signed_po
     assert_valid(answer)
     text = all_text(answer)
     assert "10 ครัวเรือน" in text and "11 ข้อ" in text
-    # 6 × 208.1 + 4 × 232.9 = 2,180.2 kg = 2.2 t a year; 145-242 trees.
-    assert "2.2 ตัน" in text and "145-242 ต้น" in text
-    assert "1. ตั้งแอร์สูงขึ้น 1 องศา (6)" in text
+    # 6 × 78.0 + 4 × 232.9 = 1,399.6 kg = 1.4 t a year; 93-156 trees.
+    assert "1.4 ตัน" in text and "93-156 ต้น" in text
+    assert "1. เปลี่ยนเป็นหลอด LED (6)" in text
     assert "1. สารภี: 6 ครัวเรือน" in text
     assert "แม่ริม:" not in text and "อำเภอแม่ริมของคุณยังมีครัวเรือนร่วมไม่ถึง 5" in text
     assert "21%" in text and "2573" in text and "ปีฐาน" in text
