@@ -206,6 +206,9 @@ def action_bubble(action: Any, content: Any, buttons: list[dict]) -> dict:
         _text(estimate_line(action, content), size="sm", weight="bold" if has_number else "regular",
               color=GREEN if has_number else GREY, margin="sm"),
     ]
+    if has_number:  # a figure is never shown without where it comes from
+        body.append(_text(content.text("cards.estimate_source", title=action.source_title),
+                          size="xxs", color=GREY, margin="xs"))
     bubble: dict[str, Any] = {"type": "bubble", "size": "kilo",
                               "body": {"type": "box", "layout": "vertical", "contents": body}}
     if buttons:
