@@ -15,6 +15,7 @@ from bot import dialogue, messages as msg, pledges
 from bot.store.models import User
 from bot.store.pledge_models import CheckIn, Pledge, PledgeCounter
 from tests import events
+from tests.reading import actions_in, all_text
 
 NOW = datetime(2025, 3, 5, 3, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Chiang Mai
 SARAPHI, MAE_RIM = "5019", "5007"
@@ -40,32 +41,6 @@ def say(app, uid: str, kind: str = "text", text: str = "", data: str = "", now: 
 
 def tap(app, uid: str, data: str, now: datetime = NOW) -> list[dict]:
     return say(app, uid, "postback", data=data, now=now)
-
-
-def all_text(messages: list[dict]) -> str:
-    """Everything a resident reads in these messages (texts and Flex texts)."""
-    from bot.chat import flex_outline
-
-    out = []
-    for m in messages:
-        if m["type"] == "text":
-            out.append(m["text"])
-        elif m["type"] == "flex":
-            out.append(m["altText"])
-            out += [v for k, v in flex_outline(m["contents"]) if k == "text"]
-    return "\n".join(out)
-
-
-def actions_in(messages: list[dict]) -> list[dict]:
-    """Every button and quick reply the resident can tap."""
-    from bot.chat import flex_outline
-
-    out = []
-    for m in messages:
-        if m["type"] == "flex":
-            out += [v for k, v in flex_outline(m["contents"]) if k == "action"]
-        out += [i["action"] for i in (m.get("quickReply") or {}).get("items", [])]
-    return out
 
 
 def postback_for(messages: list[dict], action: str, **params: str) -> str:

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot import messages as msg
-from bot.chat import flex_outline
 from bot.store.models import User
 from bot.store.pledge_models import CheckIn, Pledge, PledgeCounter
 from tests import events
+from tests.reading import actions_in, all_text
 
 NOW = datetime(2025, 3, 12, 3, 0, tzinfo=timezone.utc)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai
 THIS_MONDAY = "2025-03-10"
@@ -92,26 +92,6 @@ class Resident:
 def resident(app, signed_post, fake_line):
     made = iter(range(100, 200))
     return lambda: Resident(app, signed_post, fake_line, next(made))
-
-
-def all_text(messages: list[dict]) -> str:
-    out = []
-    for m in messages:
-        if m["type"] == "text":
-            out.append(m["text"])
-        elif m["type"] == "flex":
-            out.append(m["altText"])
-            out += [v for k, v in flex_outline(m["contents"]) if k == "text"]
-    return "\n".join(out)
-
-
-def actions_in(messages: list[dict]) -> list[dict]:
-    out = []
-    for m in messages:
-        if m["type"] == "flex":
-            out += [v for k, v in flex_outline(m["contents"]) if k == "action"]
-        out += [i["action"] for i in (m.get("quickReply") or {}).get("items", [])]
-    return out
 
 
 RAW_KEY = re.compile(r"\b(core|pledges|cards|campaigns)\.[a-z_]+\b|\{[a-z_]+\}")
