@@ -241,9 +241,11 @@ class LineClient:
             return SendResult(200)
         request = _WireReply.construct(reply_token=reply_token, messages=list(to_sdk(messages)))
         request.__dict__["_wire"] = wire
-        result = self._call("reply", self.api.reply_message_with_http_info, request)
+        # The answer's body (sent message ids) is of no use here; skip decoding it.
+        result = self._call("reply", self.api.reply_message_with_http_info, request, _preload_content=False)
         if result.status == 0 or result.status >= 500:
-            result = self._call("reply (retry)", self.api.reply_message_with_http_info, request)
+            result = self._call("reply (retry)", self.api.reply_message_with_http_info, request,
+                                _preload_content=False)
         return result
 
     def reply_later(self, reply_token: str, messages: list[dict]) -> Future:
