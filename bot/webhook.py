@@ -28,7 +28,7 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     VideoMessageContent,
 )
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import dialogue
@@ -105,9 +105,8 @@ def process_event(app: Flask, event: Any) -> Outcome | None:
             with db.session() as session:
                 now = app.extensions["clock"]()
                 if event_id:
-                    session.add(ProcessedEvent(webhook_event_id=event_id, processed_at=now))
                     try:
-                        session.flush()
+                        session.execute(insert(ProcessedEvent).values(webhook_event_id=event_id, processed_at=now))
                     except IntegrityError:
                         session.rollback()
                         log.info("event %s already handled; skipped", event_id)
