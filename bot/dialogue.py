@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,16 +21,12 @@ from bot.store.models import UnmatchedText, User
 
 log = logging.getLogger(__name__)
 
-# What a turn can be; anything else LINE adds later arrives as "other".
-KINDS = ("text", "postback", "follow", "unfollow", "sticker", "media", "location", "other")
-
-
 @dataclass(frozen=True)
 class Turn:
     """What a resident did: typed text, tapped a postback, followed, sent a sticker…"""
 
     user_id: str
-    kind: str
+    kind: str  # text, postback, follow, unfollow, sticker, media, location, or other (what LINE adds later)
     text: str = ""
     data: str = ""
     # True in group chats and rooms: nothing may be stored about the members there.
@@ -46,7 +42,6 @@ class Ctx:
     matcher: Any
     now: datetime
     user: User
-    extra: dict = field(default_factory=dict)
 
 
 def load_user(session: Session, line_user_id: str, now: datetime) -> User:

@@ -228,6 +228,7 @@ def test_server_errors_are_retried_with_backoff_and_nobody_gets_it_twice(app, ru
     assert result.exit_code == 0, result.output
     got = received(fake_line)
     assert set(got) == set(users) and set(got.values()) == {1}
+    assert fake_line.wait_for("multicast", len(fake_line.calls_to("multicast")))
     assert 409 in {c.status for c in fake_line.calls_to("multicast")}
     assert any(s >= 1.0 for s in sleeps)  # backed off
     assert "already accepted" in result.output

@@ -202,6 +202,7 @@ def test_a_hanging_line_api_does_not_hold_the_webhook(app, client, fake_line):
 def test_a_failing_line_api_still_gets_200_and_the_reply_is_retried(signed_post, fake_line):
     fake_line.fail_next("reply", status=500)
     assert signed_post(events.payload(events.text("สวัสดีค่ะ"))).status_code == 200
+    assert fake_line.wait_for("reply", 2)  # the fake notes a status just after answering
     statuses = [c.status for c in fake_line.calls_to("reply")]
     assert statuses == [500, 200]
     assert len(fake_line.replies()) == 1
