@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 from datetime import datetime, timezone
@@ -348,3 +349,35 @@ def test_cli_unmatched_lists_the_most_frequent_texts_without_user_ids(nlu_runner
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("4\tราคาทุเรียน")
     assert "ดอยสุเทพ" not in result.output
+
+
+def test_phrases_never_trained_on_are_still_understood(matcher):
+    """3-fold cross-validation over training.yaml (fixed seed): a resident's new wording still works."""
+    lexicon = _yaml(CONTENT_DIR / "nlu" / "lexicon.yaml")
+    training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
+    districts = _yaml(CONTENT_DIR / "districts.yaml")
+    rng = random.Random(0)
+    folds: list[list[tuple[str, str]]] = [[], [], []]
+    for intent, phrases in training.items():
+        phrases = [str(p) for p in phrases]
+        rng.shuffle(phrases)
+        for j, phrase in enumerate(phrases):
+            folds[j % 3].append((phrase, intent))
+    right = total = oos = oos_right = 0
+    for k, test in enumerate(folds):
+        train: dict[str, list[str]] = {}
+        for i, fold in enumerate(folds):
+            if i != k:
+                for phrase, intent in fold:
+                    train.setdefault(intent, []).append(phrase)
+        m = Matcher(lexicon, train, districts, trie=matcher.norm.trie)
+        for phrase, intent in test:
+            got = m.classify(phrase).intent
+            right += got == intent
+            total += 1
+            if intent == "out_of_scope":
+                oos += 1
+                oos_right += got == intent
+    print(f"3-fold accuracy {right / total:.4f}, out-of-scope rejected {oos_right / oos:.3f}")
+    assert right / total >= 0.88, right / total
+    assert oos_right / oos >= 0.75, oos_right / oos

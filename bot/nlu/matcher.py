@@ -6,7 +6,8 @@ Order of decisions for one message:
 3. out-of-scope gates (lottery, prices, sport, forecasts) -> out_of_scope;
 4. a district named with nothing else -> set_district;
 5. a training phrase typed exactly -> its intent;
-6. naive Bayes over words, word pairs and character trigrams ranks the rest;
+6. naive Bayes plus an averaged perceptron, over words and character
+   n-grams, rank the rest;
    text the model has barely seen (gibberish, other topics) -> out_of_scope.
 Built once at start-up (`Matcher.from_content`), warmed in the main thread,
 then read-only: classify() is safe to call from many threads.
@@ -25,7 +26,7 @@ import yaml
 from pythainlp.corpus import thai_words
 from pythainlp.util import Trie, dict_trie
 
-from bot.nlu.classifier import NaiveBayes
+from bot.nlu.classifier import AveragedPerceptron, NaiveBayes
 from bot.nlu.entities import ActionFinder, DistrictFinder, Found
 from bot.nlu.normalize import Normalizer, strip_tones
 
@@ -135,6 +136,14 @@ class Matcher:
                 docs.append(self.features(a))
                 labels.append(intent)
         self.model = NaiveBayes(alpha=float(thresholds.get("alpha", 0.1))).fit(docs, labels)
+        # the perceptron's scores are added to naive Bayes' log scores (weight 0: off)
+        self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
+        self.perceptron: AveragedPerceptron | None = None
+        if self.perceptron_weight:
+            self.perceptron = AveragedPerceptron(
+                epochs=int(thresholds.get("perceptron_epochs", 3)),
+                margin=float(thresholds.get("perceptron_margin", 1.0)),
+            ).fit(docs, labels, self.model.classes)
         self._warm_lock = threading.Lock()
         self._warmed = False
 
@@ -297,6 +306,9 @@ class Matcher:
         """Intents by probability (best first) and the share of trigrams the model knows."""
         feats = self.features(a)
         scores, known = self.model.log_scores(feats)
+        if self.perceptron is not None:
+            pw = self.perceptron_weight
+            scores = [s + pw * q for s, q in zip(scores, self.perceptron.scores(feats))]
         if self.topic_boost:
             # naive Bayes' margins grow with the number of features, so does the boost
             boost = self.topic_boost * known
