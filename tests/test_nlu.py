@@ -381,3 +381,20 @@ def test_phrases_never_trained_on_are_still_understood(matcher):
     print(f"3-fold accuracy {right / total:.4f}, out-of-scope rejected {oos_right / oos:.3f}")
     assert right / total >= 0.88, right / total
     assert oos_right / oos >= 0.75, oos_right / oos
+
+
+def test_the_fast_dictionary_cuts_words_exactly_like_pythainlps_trie():
+    from pythainlp.corpus import thai_words
+    from pythainlp.tokenize import word_tokenize
+    from pythainlp.util import Trie
+
+    from bot.nlu.normalize import WordSet
+
+    words = set(thai_words()) | {"โลกร้อน", "ฝุ่นควัน", "ฟุตพริ้นท์"}
+    trie, fast = Trie(words), WordSet(words)
+    phrases = [str(p) for ps in _yaml(CONTENT_DIR / "nlu" / "training.yaml").values() for p in ps]
+    assert phrases
+    for text in phrases:
+        assert word_tokenize(text, custom_dict=fast, engine="newmm") == \
+            word_tokenize(text, custom_dict=trie, engine="newmm"), text
+    assert "โลกร้อน" in fast and "โลกร้" not in fast and len(fast) == len(trie)

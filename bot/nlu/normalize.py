@@ -107,3 +107,47 @@ class Normalizer:
             if tok not in self.drop_tokens:
                 out.append(tok)
         return out
+
+
+class WordSet(Trie):
+    """PyThaiNLP's dictionary Trie, kept as two sets (the words, and their proper prefixes).
+
+    newmm only asks a dictionary for the words starting at a position (`prefixes`). Adding the
+    60,000 words of `thai_words()` node by node was most of the matcher's start-up; building two
+    sets takes a fraction of it, and the answers are the same.
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:  # noqa: D107 (no Trie nodes are built)
+        self._words: set[str] = set()
+        self._stems: set[str] = set()
+        for word in words:
+            self.add(word)
+
+    def add(self, word: str) -> None:
+        word = word.strip()
+        if word:
+            self._words.add(word)
+            self._stems.update(word[:i] for i in range(1, len(word)))
+
+    def remove(self, word: str) -> None:  # the dictionary is read-only once built
+        raise NotImplementedError("WordSet is built once and never changed")
+
+    def prefixes(self, text: str, start: int = 0) -> list[str]:
+        words, stems = self._words, self._stems
+        found = []
+        for end in range(start + 1, len(text) + 1):
+            piece = text[start:end]
+            if piece in words:
+                found.append(piece)
+            if piece not in stems:
+                break
+        return found
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._words
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
