@@ -794,10 +794,12 @@ def status_messages(ctx: Ctx, week: date | None = None) -> list[dict]:
 @on_postback("pledge.checkin")
 def check_in(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
     """Record whether a pledge was kept this week; a second tap updates, never duplicates."""
+    pledge_id = row_id(params.get("p"))
     try:
-        pledge_id = int(params.get("p", ""))
         week = date.fromisoformat(params.get("w", ""))
     except ValueError:
+        pledge_id = None
+    if pledge_id is None:
         return [msg.text(t(ctx, "checkin_invalid"), quick=next_quick(ctx, "status"))]
     done = params.get("d") == "1"
     lock_user(ctx)
@@ -889,11 +891,22 @@ def withdraw(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[dict]:
     return [msg.text(t(ctx, "cancel_done", title=title), quick=next_quick(ctx, "status", "start"))]
 
 
-def _own_pledge(ctx: Ctx, pid: str | None) -> Pledge | None:
+# Row ids are 32-bit integers (PostgreSQL's INTEGER): a tampered postback may carry any number.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(raw: str | None) -> int | None:
+    """A postback's row id, or None when it cannot be one (not a number, out of the column's range)."""
     try:
-        pledge = ctx.session.get(Pledge, int(pid or ""))
+        n = int((raw or "").strip())
     except ValueError:
         return None
+    return n if 1 <= n <= MAX_ROW_ID else None
+
+
+def _own_pledge(ctx: Ctx, pid: str | None) -> Pledge | None:
+    n = row_id(pid)
+    pledge = ctx.session.get(Pledge, n) if n is not None else None
     if pledge is None or pledge.user_id != ctx.user.id:
         return None
     return pledge
