@@ -5,6 +5,7 @@ state changes go through ctx.session, which the caller commits together with the
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as msg
+from bot.nlu.normalize import fold_width
 from bot.registry import INTENTS, POSTBACKS, STATES, on_intent, on_state
 from bot.store.models import UnmatchedText, User
 
@@ -57,6 +59,8 @@ def load_user(session: Session, line_user_id: str, now: datetime) -> User:
 
 def handle(turn: Turn, ctx: Ctx) -> list[dict]:
     """Answer one turn of a 1:1 chat."""
+    if turn.text:
+        turn = dataclasses.replace(turn, text=fold_width(turn.text))
     if turn.group:
         return handle_group(turn, ctx)
     if turn.kind == "follow":
@@ -263,12 +267,24 @@ def handle_group(turn: Turn, ctx: Ctx) -> list[dict]:
     c = ctx.content
     if turn.kind == "follow":  # joined the group
         return [msg.text(c.text("core.group_hello"))]
-    if turn.kind != "text" or not turn.text.strip():
+    if turn.kind == "postback":  # a button on a card shown in the group
+        action, params = msg.parse_postback(turn.data)
+        if action == msg.ESTIMATE_POSTBACK:  # how a number was worked out: nothing personal
+            return _without_quick_replies(msg.estimate_messages(c, params.get("id", "")))
+        return [msg.text(c.text("core.group_private_only"))]
+    if turn.kind != "text":
         return []
+    if is_small_talk(c, turn.text):  # only the bot tagged (or an emoji): say how to use it here
+        return [msg.text(c.text("core.group_hello"))]
     match = ctx.matcher.classify(turn.text)
     if match.confident and match.intent in c.answers:
-        return msg.answer_messages(c, match.intent)
+        return _without_quick_replies(msg.answer_messages(c, match.intent))
     return [msg.text(c.text("core.group_private_only"))]
+
+
+def _without_quick_replies(messages: list[dict]) -> list[dict]:
+    """Quick replies send text without tagging the bot, which it ignores in a group: offer none there."""
+    return [{k: v for k, v in m.items() if k != "quickReply"} for m in messages]
 
 
 @on_intent("broadcast_optout")

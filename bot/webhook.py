@@ -65,7 +65,7 @@ def turn_for(event: Any) -> dialogue.Turn | None:
     if isinstance(event, JoinEvent):
         return dialogue.Turn("", "follow", group=True)
     if isinstance(event, PostbackEvent):
-        return None if group else dialogue.Turn(user_id, "postback", data=event.postback.data or "")
+        return dialogue.Turn(user_id, "postback", data=event.postback.data or "", group=group)
     if not isinstance(event, MessageEvent):
         return None  # leave, member joined/left, unsend, beacon, types LINE adds later…
     m = event.message

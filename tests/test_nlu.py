@@ -398,3 +398,7 @@ def test_the_fast_dictionary_cuts_words_exactly_like_pythainlps_trie():
         assert word_tokenize(text, custom_dict=fast, engine="newmm") == \
             word_tokenize(text, custom_dict=trie, engine="newmm"), text
     assert "โลกร้อน" in fast and "โลกร้" not in fast and len(fast) == len(trie)
+
+
+def test_full_width_letters_and_digits_read_as_plain_ones(matcher):
+    assert matcher.classify("ＰＭ２．５ อันตรายไหม").intent == matcher.classify("PM2.5 อันตรายไหม").intent == "haze_pm25"

@@ -29,6 +29,16 @@ _SPACES = re.compile(r"\s+")
 _MAI_YAMOK = "\u0e46"
 
 
+# Full-width ASCII ("ＰＭ２．５", "ｃａｎｃｅｌ", typed with CJK and some Thai keyboards) and the ideographic
+# space, as plain ASCII. Not NFKC: that would also split Thai SARA AM (ำ) into two characters.
+_FULL_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
+
+
+def fold_width(text: str) -> str:
+    """Full-width Latin letters, digits and punctuation as their plain forms."""
+    return text.translate(_FULL_WIDTH)
+
+
 def strip_tones(text: str) -> str:
     """Text without tone marks, for matching that forgives missing ones."""
     return text.translate(_TONE_TABLE)
@@ -72,7 +82,7 @@ class Normalizer:
 
     def clean(self, text: str) -> str:
         """String-level normalisation: the same for messages, phrases and aliases."""
-        text = str(text).lower()
+        text = fold_width(str(text)).lower()
         text = thai_digit_to_arabic_digit(text)
         text = th_normalize(text)
         text = text.replace(_MAI_YAMOK, " ")
