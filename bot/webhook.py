@@ -53,6 +53,21 @@ class Outcome:
     messages: list[dict]
 
 
+def without_span(text: str, index: int, length: int) -> str:
+    """text without the mention at index/length, counted in characters or in UTF-16 units.
+
+    The two agree unless an emoji outside the Basic Multilingual Plane comes first; then the
+    count whose span starts with "@" is the one LINE meant.
+    """
+    if text[index:index + 1] == "@" or text.isascii() or all(ord(ch) < 0x10000 for ch in text[:index + length]):
+        return text[:index] + text[index + length:]
+    units = text.encode("utf-16-le")
+    head, span, tail = units[: 2 * index], units[2 * index: 2 * (index + length)], units[2 * (index + length):]
+    if span.decode("utf-16-le", errors="replace").startswith("@"):
+        return head.decode("utf-16-le", errors="replace") + tail.decode("utf-16-le", errors="replace")
+    return text[:index] + text[index + length:]
+
+
 def turn_for(event: Any) -> dialogue.Turn | None:
     """The dialogue turn an event stands for, or None when the bot has nothing to do."""
     source = event.source
@@ -77,7 +92,7 @@ def turn_for(event: Any) -> dialogue.Turn | None:
             if not mentioned:
                 return None  # in groups the bot speaks only when spoken to
             for x in sorted(mentioned, key=lambda x: x.index, reverse=True):
-                text = text[: x.index] + text[x.index + x.length:]
+                text = without_span(text, x.index, x.length)
         return dialogue.Turn(user_id, "text", text=text, group=group)
     if group:
         return None

@@ -269,3 +269,17 @@ def test_event_ids_are_forgotten_after_a_month(app, signed_post):
     app.extensions["clock"] = lambda: start + timedelta(days=31)
     signed_post(events.payload(events.text("สวัสดีค่ะ")))
     assert count(app, ProcessedEvent) == 1  # the old id is gone, the new one kept
+
+
+def test_a_mention_after_an_emoji_is_cut_out_whichever_way_line_counts(signed_post, fake_line, app):
+    from bot.webhook import without_span
+
+    text = "🌏🌏 @บอท ภาวะโลกร้อนคืออะไร"
+    assert without_span(text, 3, 4) == "🌏🌏  ภาวะโลกร้อนคืออะไร"   # counted in characters
+    assert without_span(text, 5, 4) == "🌏🌏  ภาวะโลกร้อนคืออะไร"   # counted in UTF-16 units
+    e = events.group_text("ภาวะโลกร้อนคืออะไร", mention_bot=True)
+    e["message"]["text"] = text
+    e["message"]["mention"]["mentionees"][0].update(index=5, length=4)
+    signed_post(events.payload(e))
+    [reply] = fake_line.replies()
+    assert "โลก" in reply["messages"][0]["text"]
