@@ -63,6 +63,11 @@ def received(fake) -> Counter:
     return c
 
 
+def assert_each_got_it_once(fake, users: list[str]) -> None:
+    got = received(fake)
+    assert set(got) == set(users) and set(got.values()) == {1}
+
+
 def create(runner, *args: str) -> int:
     result = runner.invoke(args=["campaign", "create", *args])
     assert result.exit_code == 0, result.output
@@ -226,8 +231,7 @@ def test_server_errors_are_retried_with_backoff_and_nobody_gets_it_twice(app, ru
     cid = create(runner, "--name", "n", "--text", "t")
     result = send(runner, cid)
     assert result.exit_code == 0, result.output
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
     assert fake_line.wait_for("multicast", len(fake_line.calls_to("multicast")))
     assert 409 in {c.status for c in fake_line.calls_to("multicast")}
     assert any(s >= 1.0 for s in sleeps)  # backed off
@@ -241,8 +245,7 @@ def test_429_is_waited_out(app, runner, fake_line, sleeps):
     cid = create(runner, "--name", "n", "--text", "t")
     result = send(runner, cid)
     assert result.exit_code == 0, result.output
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
     assert "waits for rate limit: 2" in result.output
 
 
@@ -254,8 +257,7 @@ def test_a_hanging_request_times_out_and_is_retried_with_the_same_key(app, runne
     result = send(runner, cid)
     assert result.exit_code == 0, result.output
     fake_line.wait_for("multicast", count=len(fake_line.calls_to("multicast")), timeout=5)
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
     keys = Counter(c.headers["x-line-retry-key"] for c in fake_line.calls_to("multicast"))
     assert max(keys.values()) == 2  # the timed-out batch went again under its own key
 
@@ -295,8 +297,7 @@ def test_an_outage_stops_the_send_resumably(app, runner, fake_line, sleeps):
     assert status_of(app, cid) == "interrupted"
     fake_line.clear_faults()
     assert send(runner, cid).exit_code == 0
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
 
 
 # ------------------------------------------------------------------------------- resuming
@@ -321,8 +322,7 @@ def test_ctrl_c_half_way_then_resume_reaches_everyone_exactly_once(app, runner, 
     assert "interrupted" in status and "pending" in status
     result = send(runner, cid)
     assert result.exit_code == 0, result.output
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
 
 
 def test_someone_who_opts_out_before_a_resume_is_left_out_of_the_recorded_batch(app, runner, fake_line, sleeps):
@@ -370,8 +370,7 @@ def test_a_send_killed_half_way_resumes_and_nobody_gets_it_twice(app, runner, fa
     app.config["CAMPAIGN_BATCH_SIZE"] = 10
     result = send(runner, cid)  # the dead sender's claim is taken over at once on the same host
     assert result.exit_code == 0, result.output
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
 
 
 # -------------------------------------------------------------------------------- the worker
@@ -419,8 +418,7 @@ def test_two_workers_racing_never_send_one_campaign_twice(app, runner, fake_line
         cp.claim = real_claim
     assert not errors and claims == [cid]
     assert status_of(app, cid) == "done"
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
 
 
 def test_two_worker_processes_racing_never_send_one_campaign_twice(app, runner, fake_line, sleeps):
@@ -435,8 +433,7 @@ def test_two_worker_processes_racing_never_send_one_campaign_twice(app, runner, 
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()[-2000:]
     assert status_of(app, cid) == "done"
-    got = received(fake_line)
-    assert set(got) == set(users) and set(got.values()) == {1}
+    assert_each_got_it_once(fake_line, users)
 
 
 def test_a_stale_claim_is_taken_over_and_a_live_one_is_not(app, runner, fake_line, sleeps):
