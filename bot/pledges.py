@@ -768,10 +768,13 @@ def status_messages(ctx: Ctx, week: date | None = None) -> list[dict]:
                   else t(ctx, "status_no_estimate"))
         lines.append(t(ctx, "status_line", title=title, since=fmt_date(ctx.content, v.pledge.started_at),
                        streak=v.streak, impact=impact))
+    if any(v.kg_to_date is not None for v in view.pledges):
+        total = t(ctx, "status_total", kg=fmt_kg(view.kg_to_date), kg_year=fmt_kg(view.kg_year)) \
+            + "\n" + t(ctx, "status_rule")
+    else:  # no pledge has a sourced number: say so rather than add up zeros
+        total = t(ctx, "status_total_none")
     body = t(ctx, "status_head", n=len(view.pledges), district=district_name(ctx.content, ctx.user.district_code)) \
-        + "\n\n" + "\n\n".join(lines) + "\n\n" + t(ctx, "status_total", kg=fmt_kg(view.kg_to_date),
-                                                    kg_year=fmt_kg(view.kg_year)) \
-        + "\n" + t(ctx, "status_rule")
+        + "\n\n" + "\n\n".join(lines) + "\n\n" + total
     out = [msg.text(body)]
     # Each pledge is asked about the requested week, or this week when it began after that week.
     asked = [(v, week if week >= current_week_start(_aware(v.pledge.started_at)) else this_week)

@@ -9,7 +9,7 @@ import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from bot import dialogue, messages as msg, pledges
 from bot.store.models import User
@@ -19,13 +19,6 @@ from tests.reading import actions_in, all_text
 
 NOW = datetime(2025, 3, 5, 3, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Chiang Mai
 SARAPHI, MAE_RIM = "5019", "5007"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(app):
-    # The shared fixtures empty the lead's list of tables; the counters are emptied here.
-    with app.extensions["db"].session() as s:
-        s.execute(delete(PledgeCounter))
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -444,3 +437,11 @@ def test_pledging_in_the_terminal_chat(runner, app):
     assert "บันทึกคำมั่นของคุณแล้ว" in out and "ปลูกต้นไม้และดูแลให้รอด" in out
     assert "คำมั่นของคุณ 1 ข้อ (อำเภอสารภี)" in out
     assert count(app, Pledge, Pledge.status == "active") == 1
+
+
+def test_status_with_only_unnumbered_pledges_adds_up_no_zeros(app):
+    uid = events.user_id(61)
+    pledge_directly(app, uid, "sort_waste")  # an action without a sourced estimate
+    text = all_text(say(app, uid, text="คำมั่นของฉัน"))
+    assert "แยกขยะ" in text and "0 กก." not in text
+    assert app.extensions["content"].text("pledges.status_total_none") in text
