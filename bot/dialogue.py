@@ -46,9 +46,13 @@ class Ctx:
     user: User
 
 
+def find_user(session: Session, line_user_id: str) -> User | None:
+    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+
+
 def load_user(session: Session, line_user_id: str, now: datetime) -> User:
     """The stored user, created on first contact."""
-    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    user = find_user(session, line_user_id)
     if user is None:
         user = User(line_user_id=line_user_id, followed=True, blocked=False, opted_out=False,
                     created_at=now, updated_at=now)

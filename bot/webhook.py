@@ -130,6 +130,8 @@ def process_event(app: Flask, event: Any) -> Outcome | None:
                     return None
                 if turn.group:
                     user = User(line_user_id="")  # never added to the session: nothing stored
+                elif turn.kind == "unfollow" and dialogue.find_user(session, turn.user_id) is None:
+                    return None  # someone we never knew blocked us: nothing to keep
                 else:
                     user = dialogue.load_user(session, turn.user_id, now)
                 ctx = dialogue.Ctx(session=session, content=app.extensions["content"],

@@ -283,3 +283,8 @@ def test_a_mention_after_an_emoji_is_cut_out_whichever_way_line_counts(signed_po
     signed_post(events.payload(e))
     [reply] = fake_line.replies()
     assert "โลก" in reply["messages"][0]["text"]
+
+
+def test_a_block_by_someone_the_bot_never_knew_stores_nothing(signed_post, app, fake_line):
+    assert signed_post(events.payload(events.unfollow(events.user_id(88)))).status_code == 200
+    assert count(app, User) == 0 and fake_line.calls == []
