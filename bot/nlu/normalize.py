@@ -128,10 +128,8 @@ class WordSet(Trie):
     """
 
     def __init__(self, words: Iterable[str]) -> None:  # noqa: D107 (no Trie nodes are built)
-        self._words: set[str] = set()
-        self._stems: set[str] = set()
-        for word in words:
-            self.add(word)
+        self._words: set[str] = {w for w in (word.strip() for word in words) if w}
+        self._stems: set[str] = {w[:i] for w in self._words for i in range(1, len(w))}
 
     def add(self, word: str) -> None:
         word = word.strip()
