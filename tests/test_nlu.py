@@ -401,3 +401,9 @@ def test_the_fast_dictionary_cuts_words_exactly_like_pythainlps_trie():
 
 def test_full_width_letters_and_digits_read_as_plain_ones(matcher):
     assert matcher.classify("ＰＭ２．５ อันตรายไหม").intent == matcher.classify("PM2.5 อันตรายไหม").intent == "haze_pm25"
+
+
+def test_plain_english_questions_on_the_main_topics_are_understood(matcher):
+    assert matcher.classify("is PM2.5 dangerous").intent == "haze_pm25"
+    assert matcher.classify("is the smoke harmful").intent == "haze_pm25"
+    assert matcher.classify("what is climate change").intent == "climate_basics"
