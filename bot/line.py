@@ -23,7 +23,6 @@ from linebot.v3.messaging import (
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
-    PushMessageRequest,
     ReplyMessageRequest,
 )
 
@@ -275,19 +274,6 @@ class LineClient:
                 f.result(timeout=timeout)
             except Exception:  # already logged by reply()
                 pass
-
-    def push(self, to: str, messages: list[dict], retry_key: str | None = None) -> SendResult:
-        request = PushMessageRequest(to=to, messages=to_sdk(messages))
-        return self._call("push", self.api.push_message_with_http_info, request, x_line_retry_key=retry_key)
-
-    def multicast(self, to: list[str], messages: list[dict] | list[Message], retry_key: str,
-                  timeout: float | tuple[float, float] | None = None) -> SendResult:
-        if len(to) > MAX_MULTICAST:
-            raise ValueError(f"multicast takes at most {MAX_MULTICAST} user ids")
-        sdk = messages if messages and isinstance(messages[0], Message) else to_sdk(messages)  # type: ignore[arg-type]
-        request = MulticastRequest(to=to, messages=sdk)
-        return self._call("multicast", self.api.multicast_with_http_info, request, timeout=timeout,
-                          x_line_retry_key=retry_key)
 
     def multicast_prepared(self, to: list[str], messages: list[dict], retry_key: str,
                            timeout: float | tuple[float, float] | None = None) -> SendResult:
