@@ -142,7 +142,9 @@ def main() -> None:
 
         # Time spent selecting the audience during the send: every page query, summed.
         page_time = [0.0, 0]
-        real_page = cp.audience_page
+        from bot.campaigns import sender as sender_module
+
+        real_page = sender_module.audience_page
 
         def timed_page(*a, **kw):  # type: ignore[no-untyped-def]
             t0 = time.perf_counter()
@@ -152,12 +154,12 @@ def main() -> None:
                 page_time[0] += time.perf_counter() - t0
                 page_time[1] += 1
 
-        cp.audience_page = timed_page
+        sender_module.audience_page = timed_page  # type: ignore[assignment]
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
         report = cp.send_now(env, campaign_id)
         send_s = time.perf_counter() - t
-        cp.audience_page = real_page
+        sender_module.audience_page = real_page
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         parent.send("stats")

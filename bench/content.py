@@ -22,7 +22,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from bot import messages as msg
-    from bot.content import check_content, load_content
+    from bot.content import load_content
+    from bot.content.check import check_content
 
     t0 = time.perf_counter()
     content = load_content()

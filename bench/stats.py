@@ -28,10 +28,17 @@ os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot import CONTENT_DIR, dialogue, pledges  # noqa: E402
-from bot.content import load_content  # noqa: E402
+from bot import CONTENT_DIR  # noqa: E402
+from bot.content import load_contents  # noqa: E402
+from bot.flows.checkin import status_messages  # noqa: E402
+from bot.flows.community import community_messages  # noqa: E402
+from bot.impact import current_week_start  # noqa: E402
+from bot.registry import Registry  # noqa: E402
+from bot.store.pledges import recount  # noqa: E402
+from bot.store.users import load_user  # noqa: E402
+from bot.turn import Ctx  # noqa: E402
 from bot.store.db import Database  # noqa: E402
-from bot.store.pledge_models import Pledge  # noqa: E402
+from bot.store.models import Pledge  # noqa: E402
 
 NOW = datetime(2025, 6, 4, 5, 0, tzinfo=timezone.utc)
 
@@ -70,10 +77,10 @@ def load(db: Database, content, households: int, n_pledges: int, seed: int = 7) 
                         else:
                             cp.write_row((pid, uid, a, "active", started, None))
                             if rnd.random() < 0.5:
-                                week = pledges.current_week_start(NOW)
+                                week = current_week_start(NOW)
                                 for k in range(1, rnd.randint(1, 8) + 1):
                                     w = week - timedelta(days=7 * k)
-                                    if w >= pledges.current_week_start(started):
+                                    if w >= current_week_start(started):
                                         checkins.append((pid, w, rnd.random() < 0.8, NOW))
             print(f"  pledges:  {pid:>9,} rows in {time.perf_counter() - t0:5.1f} s")
             t0 = time.perf_counter()
@@ -124,7 +131,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200)
     args = ap.parse_args()
 
-    content = load_content(CONTENT_DIR)
+    contents = load_contents(CONTENT_DIR)
+    content = contents.th
     name = f"cmbot_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -138,8 +146,8 @@ def main() -> None:
         load(db, content, args.households, args.pledges)
         t0 = time.perf_counter()
         with db.session() as s:
-            pledges.recount(s)
-        print(f"  counters rebuilt (bot.pledges.recount) in {time.perf_counter() - t0:.1f} s")
+            recount(s)
+        print(f"  counters rebuilt (bot.store.pledges.recount) in {time.perf_counter() - t0:.1f} s")
         with db.session() as s:
             active = s.scalar(select(func.count()).select_from(Pledge).where(Pledge.status == "active"))
         print(f"  active pledges: {active:,}")
@@ -151,19 +159,20 @@ def main() -> None:
             uid = rnd.randint(1, args.households)
             s = db.sessions()
             try:
-                user = dialogue.load_user(s, f"U{uid:032x}", NOW)
-                ctx = dialogue.Ctx(session=s, content=content, matcher=None, now=NOW, user=user)
+                user = load_user(s, f"U{uid:032x}", NOW)
+                ctx = Ctx(session=s, contents=contents, matcher=None, registry=Registry(),  # type: ignore[arg-type]
+                          now=NOW, user=user, content=content)
                 fn(ctx)
             finally:
                 s.rollback()
                 s.close()
 
-        for fn in (pledges.community_messages, pledges.status_messages):  # warm caches and the pool
+        for fn in (community_messages, status_messages):  # warm caches and the pool
             for _ in range(20):
                 turn(fn)
         print("timings (each run: load the resident, build the whole answer):")
-        report("community_stats", timed(lambda: turn(pledges.community_messages), args.runs))
-        report("pledge_status", timed(lambda: turn(pledges.status_messages), args.runs))
+        report("community_stats", timed(lambda: turn(community_messages), args.runs))
+        report("pledge_status", timed(lambda: turn(status_messages), args.runs))
 
         # For comparison: the same totals by aggregating the pledges at each question.
         def aggregate() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import dialogue
+from bot.deps import deps_of, run_turn
+from bot.turn import Message, Turn
 
 
 def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
@@ -39,12 +39,12 @@ def flex_outline(node: Any) -> Iterator[tuple[str, Any]]:
             yield from flex_outline(node[key])
 
 
-def render(messages: list[dict], echo: Callable[[str], None], words: Callable[[str], str]) -> list[dict]:
+def render(messages: list[Message], echo: Callable[[str], None], words: Callable[[str], str]) -> list[Message]:
     """Print messages; return the actions the user can pick by number."""
-    choices: list[dict] = []
+    choices: list[Message] = []
     bot = words("core.chat.bot") + " "
 
-    def offer(action: dict) -> None:
+    def offer(action: Message) -> None:
         choices.append(action)
         label = action.get("label") or action.get("text") or action.get("uri", "")
         extra = f" ({action['uri']})" if action.get("type") == "uri" else ""
@@ -67,23 +67,12 @@ def render(messages: list[dict], echo: Callable[[str], None], words: Callable[[s
     return choices
 
 
-def turn_for_choice(user_id: str, action: dict) -> dialogue.Turn | None:
+def turn_for_choice(user_id: str, action: Message) -> Turn | None:
     if action.get("type") == "message":
-        return dialogue.Turn(user_id, "text", text=action.get("text", ""))
+        return Turn(user_id, "text", text=action.get("text", ""))
     if action.get("type") == "postback":
-        return dialogue.Turn(user_id, "postback", data=action.get("data", ""))
+        return Turn(user_id, "postback", data=action.get("data", ""))
     return None  # a link: nothing to send
-
-
-def run_turn(turn: dialogue.Turn) -> list[dict]:
-    """One turn through the core, committed like a webhook event."""
-    app = current_app
-    with app.extensions["db"].session() as session:
-        now = app.extensions["clock"]()
-        user = dialogue.load_user(session, turn.user_id, now)
-        ctx = dialogue.Ctx(session=session, content=app.extensions["content"],
-                           matcher=app.extensions["matcher"], now=now, user=user)
-        return dialogue.handle(turn, ctx)
 
 
 @click.command("chat")
@@ -92,9 +81,14 @@ def run_turn(turn: dialogue.Turn) -> list[dict]:
 @with_appcontext
 def chat_command(user_id: str) -> None:
     """Talk to the bot in this terminal, no LINE account needed."""
-    words = current_app.extensions["content"].text
+    deps = deps_of()
+    words = deps.content.text
+
+    def turn_messages(turn: Turn) -> list[Message]:
+        return run_turn(deps, turn) or []
+
     click.echo(words("core.chat.intro"))
-    choices = render(run_turn(dialogue.Turn(user_id, "follow")), click.echo, words)
+    choices = render(turn_messages(Turn(user_id, "follow")), click.echo, words)
     while True:
         try:
             line = input(words("core.chat.you") + " ").strip()
@@ -105,12 +99,12 @@ def chat_command(user_id: str) -> None:
             return
         if not line:
             continue
-        turn: dialogue.Turn | None
+        turn: Turn | None
         if line.isdigit() and 1 <= int(line) <= len(choices):
             turn = turn_for_choice(user_id, choices[int(line) - 1])
             if turn is None:
                 click.echo("   (" + words("core.chat.link") + " " + choices[int(line) - 1].get("uri", "") + ")")
                 continue
         else:
-            turn = dialogue.Turn(user_id, "text", text=line)
-        choices = render(run_turn(turn), click.echo, words)
+            turn = Turn(user_id, "text", text=line)
+        choices = render(turn_messages(turn), click.echo, words)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
+
+from bot.deps import deps_of
 
 db_cli = AppGroup("db", help="Database migrations.")
 
@@ -12,14 +14,15 @@ db_cli = AppGroup("db", help="Database migrations.")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations."""
-    current_app.extensions["db"].upgrade(revision)
+    deps_of().db.upgrade(revision)
     click.echo(f"database at {revision}")
 
 
 def init_app(app: Flask) -> None:
-    from bot.campaigns import campaign_cli
+    """Register every command group."""
+    from bot.campaigns.cli import campaign_cli
     from bot.chat import chat_command
-    from bot.cli_content import content_cli, richmenu_cli
+    from bot.content.cli import content_cli, richmenu_cli
     from bot.nlu.cli import nlu_cli
 
     app.cli.add_command(db_cli)

@@ -26,18 +26,22 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
+from bot.fmt import shorten
+from bot.limits import (
+    MAX_ACTION_TEXT,
+    MAX_ALT_TEXT,
+    MAX_LABEL,
+    MAX_MESSAGES,
+    MAX_MULTICAST,
+    MAX_POSTBACK_DATA,
+    MAX_QUICK_REPLIES,
+    MAX_TEXT,
+    REPLY_TOKEN_LIFETIME,
+)
+
 log = logging.getLogger(__name__)
 
 LINE_API = "https://api.line.me"
-MAX_MESSAGES = 5
-MAX_TEXT = 5000
-MAX_QUICK_REPLIES = 13
-MAX_LABEL = 20
-MAX_POSTBACK_DATA = 300
-MAX_ACTION_TEXT = 300
-MAX_ALT_TEXT = 1500
-MAX_MULTICAST = 500
-REPLY_TOKEN_LIFETIME = 50.0  # seconds; LINE's tokens go stale within about a minute
 
 
 @dataclass
@@ -57,10 +61,6 @@ class SendResult:
     def already_accepted(self) -> bool:
         """409 on a retry key: LINE accepted this request before."""
         return self.status == 409
-
-
-def _shorten(s: str, limit: int) -> str:
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -86,14 +86,14 @@ def _fit_quick_reply(quick: dict | None) -> dict | None:
     for item in quick.get("items", []):
         action = dict(item.get("action", {}))
         if "label" in action:
-            action["label"] = _shorten(action["label"], MAX_LABEL)
+            action["label"] = shorten(action["label"], MAX_LABEL)
         if action.get("type") == "message":
-            action["text"] = _shorten(action.get("text", ""), MAX_ACTION_TEXT)
+            action["text"] = shorten(action.get("text", ""), MAX_ACTION_TEXT)
         if action.get("type") == "postback" and len(action.get("data", "")) > MAX_POSTBACK_DATA:
             log.warning("dropped a quick reply whose postback data is over %d characters", MAX_POSTBACK_DATA)
             continue
         if "displayText" in action:
-            action["displayText"] = _shorten(action["displayText"], MAX_ACTION_TEXT)
+            action["displayText"] = shorten(action["displayText"], MAX_ACTION_TEXT)
         items.append({**item, "action": action})
     items = items[:MAX_QUICK_REPLIES]
     return {"items": items} if items else None
@@ -111,7 +111,7 @@ def fit_to_limits(messages: list[dict]) -> list[dict]:
                 continue
             out.extend({**m, "text": part} for part in _split_text(m["text"]))
         elif m.get("type") == "flex":
-            out.append({**m, "altText": _shorten(m.get("altText") or "ข้อความ", MAX_ALT_TEXT)})
+            out.append({**m, "altText": shorten(m.get("altText") or "ข้อความ", MAX_ALT_TEXT)})
         else:
             out.append(m)
     if len(out) > MAX_MESSAGES:
@@ -121,7 +121,7 @@ def fit_to_limits(messages: list[dict]) -> list[dict]:
         if dropped:
             log.warning("dropped %d non-text messages over LINE's limit of %d", dropped, MAX_MESSAGES)
         if texts:
-            head.append({"type": "text", "text": _shorten("\n\n".join(texts), MAX_TEXT)})
+            head.append({"type": "text", "text": shorten("\n\n".join(texts), MAX_TEXT)})
         else:
             head.append(tail[0])
         out = head

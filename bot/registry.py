@@ -1,38 +1,59 @@
-"""Where flows declare which intents, postbacks and conversation states they answer.
+"""Where flows declare the intents, postbacks and conversation states they answer.
 
-The dialogue core looks handlers up here; modules register themselves with the decorators
-when bot.handlers imports them, so the core never imports a flow directly.
+Each flow module has a `register(registry)` that create_app calls, so the dialogue core never
+imports a flow and every handler is found by the name it answers.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-INTENTS: dict[str, Callable] = {}
-POSTBACKS: dict[str, Callable] = {}
-STATES: dict[str, Callable] = {}
+from bot.turn import Ctx, Message, Turn
+
+if TYPE_CHECKING:
+    from bot.nlu.matcher import Match
 
 
-def _register(table: dict[str, Callable], keys: tuple[str, ...]) -> Callable[[Callable], Callable]:
-    def deco(fn: Callable) -> Callable:
+class IntentHandler(Protocol):
+    def __call__(self, turn: Turn, ctx: Ctx, match: Match, /) -> list[Message]: ...
+
+
+class PostbackHandler(Protocol):
+    def __call__(self, turn: Turn, ctx: Ctx, params: dict[str, str], /) -> list[Message]: ...
+
+
+class StateHandler(Protocol):
+    """Answers text typed while the resident is in a state; None hands the text to the matcher."""
+
+    def __call__(self, turn: Turn, ctx: Ctx, /) -> list[Message] | None: ...
+
+
+H = TypeVar("H", bound=Callable[..., object])
+
+
+class Registry:
+    """The handlers of one app, by intent id, postback action and state name."""
+
+    def __init__(self) -> None:
+        self.intents: dict[str, IntentHandler] = {}
+        self.postbacks: dict[str, PostbackHandler] = {}
+        self.states: dict[str, StateHandler] = {}
+
+    @staticmethod
+    def _add(table: dict[str, H], keys: tuple[str, ...], fn: H) -> None:
         for key in keys:
             if key in table and table[key] is not fn:
-                raise ValueError(f"{key!r} is already handled by {table[key].__qualname__}")
+                raise ValueError(f"{key!r} is already handled by {getattr(table[key], '__qualname__', table[key])}")
             table[key] = fn
-        return fn
 
-    return deco
+    def intent(self, fn: IntentHandler, *intents: str) -> None:
+        """fn(turn, ctx, match) answers these intent ids."""
+        self._add(self.intents, intents, fn)
 
+    def postback(self, fn: PostbackHandler, *actions: str) -> None:
+        """fn(turn, ctx, params) answers postback data "a=<action>&…"."""
+        self._add(self.postbacks, actions, fn)
 
-def on_intent(*intents: str) -> Callable[[Callable], Callable]:
-    """Register fn(turn, ctx, match) -> messages for these intent ids."""
-    return _register(INTENTS, intents)
-
-
-def on_postback(*actions: str) -> Callable[[Callable], Callable]:
-    """Register fn(turn, ctx, params) -> messages for postback data "a=<action>&…"."""
-    return _register(POSTBACKS, actions)
-
-
-def on_state(*states: str) -> Callable[[Callable], Callable]:
-    """Register fn(turn, ctx) -> messages | None for a text typed while the user is in a state."""
-    return _register(STATES, states)
+    def state(self, fn: StateHandler, *states: str) -> None:
+        """fn(turn, ctx) answers text typed while the resident is in one of these states."""
+        self._add(self.states, states, fn)

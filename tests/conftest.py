@@ -33,9 +33,9 @@ def fake_line(fake_line_server):
 
 @pytest.fixture(scope="session")
 def shared_content():
-    from bot.content import load_content
+    from bot.content import load_contents
 
-    return load_content(CONTENT_DIR)
+    return load_contents(CONTENT_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +108,7 @@ def app_config(database_url, fake_line, shared_content, shared_matcher):
         "LINE_API_BASE_URL": fake_line.url,
         "LINE_CONNECT_TIMEOUT": 1.0,
         "LINE_READ_TIMEOUT": 1.0,
-        "CONTENT": shared_content,
+        "CONTENTS": shared_content,
         "MATCHER": shared_matcher,
     }
 
@@ -117,8 +117,8 @@ def app_config(database_url, fake_line, shared_content, shared_matcher):
 def app(app_config):
     app = create_app(app_config)
     yield app
-    app.extensions["line"].flush(timeout=10)
-    app.extensions["db"].dispose()
+    app.extensions["deps"].line.flush(timeout=10)
+    app.extensions["deps"].db.dispose()
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def runner(app):
 
 @pytest.fixture
 def session(app):
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         yield s
 
 
@@ -142,7 +142,7 @@ def post_signed(client, payload: dict, secret: str = events.SECRET):
     body = events.body_of(payload)
     resp = client.post("/callback", data=body, headers={
         "X-Line-Signature": events.sign(body, secret), "Content-Type": "application/json"})
-    client.application.extensions["line"].flush(timeout=10)
+    client.application.extensions["deps"].line.flush(timeout=10)
     return resp
 
 

@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from bot import campaigns as cp
+from bot.clock import as_utc
+from bot.line import SendResult
 from bot.store.models import Campaign, CampaignBatch, Pledge, User
 from tests import events
 
@@ -32,7 +34,7 @@ NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Chia
 def sleeps(app):
     """Backoff and rate waits are recorded, not slept: tests never wait for real."""
     recorded: list[float] = []
-    app.config["CAMPAIGN_SLEEP"] = recorded.append
+    app.extensions["deps"].sleep = recorded.append
     return recorded
 
 
@@ -43,13 +45,13 @@ def add_users(app, n: int, start: int = 1, **fields) -> list[str]:
         rows.append({"line_user_id": events.user_id(i), "followed": fields.get("followed", True),
                      "blocked": fields.get("blocked", False), "opted_out": fields.get("opted_out", False),
                      "district_code": fields.get("district_code"), "created_at": NOW, "updated_at": NOW})
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         s.execute(insert(User), rows)
     return [r["line_user_id"] for r in rows]
 
 
 def pledge(app, line_user_id: str, action_id: str = "sort_waste") -> None:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         uid = s.scalar(select(User.id).where(User.line_user_id == line_user_id))
         s.add(Pledge(user_id=uid, action_id=action_id, status="active", started_at=NOW))
 
@@ -79,7 +81,7 @@ def send(runner, campaign_id: int, *extra: str):
 
 
 def status_of(app, campaign_id: int) -> str:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return s.get(Campaign, campaign_id).status
 
 
@@ -96,9 +98,9 @@ def test_create_prints_the_id_and_waits_as_a_draft(app, runner, fake_line):
 def test_at_is_chiang_mai_time_unless_a_zone_is_given(app, runner, fake_line):
     local = create(runner, "--name", "a", "--text", "x", "--at", "2030-01-01T09:00")
     zoned = create(runner, "--name", "b", "--text", "x", "--at", "2030-01-01T09:00+00:00")
-    with app.extensions["db"].session() as s:
-        assert cp.as_utc(s.get(Campaign, local).scheduled_at) == datetime(2030, 1, 1, 2, 0, tzinfo=timezone.utc)
-        assert cp.as_utc(s.get(Campaign, zoned).scheduled_at) == datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+    with app.extensions["deps"].db.session() as s:
+        assert as_utc(s.get(Campaign, local).scheduled_at) == datetime(2030, 1, 1, 2, 0, tzinfo=timezone.utc)
+        assert as_utc(s.get(Campaign, zoned).scheduled_at) == datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
         assert s.get(Campaign, local).status == "scheduled"
 
 
@@ -110,7 +112,7 @@ def test_at_is_chiang_mai_time_unless_a_zone_is_given(app, runner, fake_line):
 def test_a_wrong_audience_is_refused_clearly(app, runner, fake_line, audience, complaint):
     result = runner.invoke(args=["campaign", "create", "--name", "n", "--text", "t", "--audience", audience])
     assert result.exit_code != 0 and complaint in result.output
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(Campaign.id)) is None
 
 
@@ -139,7 +141,7 @@ def test_dry_run_shows_audience_and_quota_and_stores_nothing(app, runner, fake_l
     result = runner.invoke(args=["campaign", "create", "--name", "n", "--text", "t", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "audience: 7 recipients" in result.output and "7 of 990 left" in result.output
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(Campaign.id)) is None
     cid = create(runner, "--name", "n", "--text", "t")
     result = send(runner, cid, "--dry-run")
@@ -169,14 +171,14 @@ def test_only_followers_who_have_not_blocked_or_opted_out_receive_it(app, runner
     [message] = fake_line.delivered(ok[0])
     assert message["quickReply"]["items"][0]["action"]["data"] == "a=optout"
     # once sent, the campaign keeps its counts but no longer who received it
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert all(ids == [] for ids in s.scalars(select(CampaignBatch.user_ids)))
 
 
 def test_who_receives_it_is_decided_at_send_time(app, runner, fake_line, sleeps):
     users = add_users(app, 4)
     cid = create(runner, "--name", "n", "--text", "t")
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         s.execute(User.__table__.update().where(User.line_user_id == users[0]).values(opted_out=True))
     add_users(app, 1, start=50)  # a new follower since
     send(runner, cid)
@@ -184,7 +186,7 @@ def test_who_receives_it_is_decided_at_send_time(app, runner, fake_line, sleeps)
 
 
 def test_district_pledged_not_pledged_and_action_audiences(app, runner, fake_line, sleeps, shared_content):
-    mae_rim = shared_content.district_by_name("แม่ริม").code
+    mae_rim = shared_content.th.district_by_name("แม่ริม").code
     in_mae_rim = add_users(app, 3, district_code=mae_rim)
     elsewhere = add_users(app, 3, start=10, district_code="5001")
     pledge(app, in_mae_rim[0], "sort_waste")
@@ -202,7 +204,7 @@ def test_checkin_reminder_goes_to_pledged_residents_with_the_pledge_flow_button(
     users = add_users(app, 3)
     pledge(app, users[0])
     cid = create(runner, "--name", "เช็กอิน", "--checkin")
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.get(Campaign, cid).audience == "pledged"
     assert send(runner, cid).exit_code == 0
     assert set(received(fake_line)) == {users[0]}
@@ -217,7 +219,7 @@ def test_the_stop_button_stops_the_next_broadcast(app, runner, client, fake_line
     resp = signed_post(events.payload(events.postback("a=optout", uid=users[0])))
     assert resp.status_code == 200
     reply = fake_line.replies()[-1]["messages"][0]["text"]
-    assert reply == app.extensions["content"].text("core.optout_done")
+    assert reply == app.extensions["deps"].content.text("core.optout_done")
     cid = create(runner, "--name", "n", "--text", "t")
     send(runner, cid)
     assert set(received(fake_line)) == {users[1]}
@@ -312,7 +314,7 @@ def test_ctrl_c_half_way_then_resume_reaches_everyone_exactly_once(app, runner, 
             raise KeyboardInterrupt
 
     with app.app_context():
-        env = cp.SendEnv.from_app(app)
+        env = cp.SendEnv.from_deps(app.extensions["deps"])
         with pytest.raises(KeyboardInterrupt):
             cp.send_now(env, cid, progress=progress)
     assert status_of(app, cid) == "interrupted"
@@ -331,7 +333,7 @@ def test_someone_who_opts_out_before_a_resume_is_left_out_of_the_recorded_batch(
     cid = create(runner, "--name", "n", "--text", "t")
     fake_line.fail_next("multicast", status=503, count=1000)
     send(runner, cid)  # the batches are recorded, nothing accepted
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(CampaignBatch.id).where(CampaignBatch.campaign_id == cid)) is not None
         s.execute(User.__table__.update().where(User.line_user_id == users[0]).values(opted_out=True))
     fake_line.clear_faults()
@@ -388,35 +390,32 @@ def test_two_workers_racing_never_send_one_campaign_twice(app, runner, fake_line
     users = add_users(app, 60)
     app.config["CAMPAIGN_BATCH_SIZE"] = 10
     cid = create(runner, "--name", "n", "--text", "t", "--at", "2020-01-01T08:00")
-    env = cp.SendEnv.from_app(app)
+    env = cp.SendEnv.from_deps(app.extensions["deps"])
+    # Both workers have found the campaign due and try to claim it at the same moment (outside
+    # any transaction, so SQLite's write gate does not line them up beforehand).
     barrier = threading.Barrier(2)
+    due: list[int] = []
     claims: list[int] = []
     errors: list[BaseException] = []
-    real_claim = cp.claim
 
-    def racing_claim(*args, **kwargs):  # both workers reach the UPDATE together
-        try:
-            barrier.wait(timeout=5)
-        except threading.BrokenBarrierError:
-            pass
-        return real_claim(*args, **kwargs)
+    def at_the_same_time(campaign_id: int) -> None:
+        due.append(campaign_id)
+        barrier.wait(timeout=10)
 
     def worker(name: str) -> None:
         try:
-            cp.worker_once(env, owner=name, on_claim=claims.append)
+            cp.worker_once(env, owner=name, on_due=at_the_same_time, on_claim=claims.append)
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
-    cp.claim = racing_claim
-    try:
-        threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        cp.claim = real_claim
-    assert not errors and claims == [cid]
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert due == [cid, cid]  # both tried; the barrier did not time out
+    assert claims == [cid]    # one won
     assert status_of(app, cid) == "done"
     assert_each_got_it_once(fake_line, users)
 
@@ -441,7 +440,7 @@ def test_a_stale_claim_is_taken_over_and_a_live_one_is_not(app, runner, fake_lin
     stale = create(runner, "--name", "stale", "--text", "t", "--at", "2020-01-01T08:00")
     live = create(runner, "--name", "live", "--text", "t", "--at", "2020-01-01T08:00")
     now = datetime.now(timezone.utc)
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         for cid, beat in ((stale, now - timedelta(minutes=30)), (live, now)):
             c = s.get(Campaign, cid)
             c.status, c.claimed_by, c.claimed_at = "sending", "elsewhere:1:abc", beat
@@ -471,7 +470,7 @@ def test_retry_after_is_honoured_when_line_gives_it(app, fake_line, sleeps):
     with app.app_context():
         runner = app.test_cli_runner()
         cid = create(runner, "--name", "n", "--text", "t")
-        real = app.extensions["line"]
+        real = app.extensions["deps"].line
 
         class SaysRetryAfter:
             """LINE's 429 with a Retry-After header (the fake sends none), once."""
@@ -483,13 +482,13 @@ def test_retry_after_is_honoured_when_line_gives_it(app, fake_line, sleeps):
             def multicast_prepared(self, *args, **kwargs):
                 if not self.said:
                     self.said = True
-                    return cp.SendResult(429, retry_after=7.0)
+                    return SendResult(429, retry_after=7.0)
                 return real.multicast_prepared(*args, **kwargs)
 
             def quota(self):
                 return real.quota()
 
-        report = cp.send_now(cp.SendEnv.from_app(app, line=SaysRetryAfter()), cid)
+        report = cp.send_now(cp.SendEnv.from_deps(app.extensions["deps"], line=SaysRetryAfter()), cid)
     assert report.status == "done" and report.rate_waits == 1
     assert 7.0 in sleeps
     assert set(received(fake_line)) == set(users)
@@ -501,7 +500,6 @@ def test_the_procfile_worker_polls_and_stops_cleanly_on_sigterm(app, runner, fak
                             cwd=ROOT, env=_subprocess_env(app, fake_line),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        time.sleep(0.5)
         cid = create(runner, "--name", "n", "--text", "t", "--at", "2020-01-01T08:00")
         assert fake_line.wait_for("multicast", count=1, timeout=60)
         deadline = time.monotonic() + 30

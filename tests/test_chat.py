@@ -11,7 +11,7 @@ def test_terminal_chat_answers_a_thai_question_and_offers_numbered_choices(runne
     assert result.exit_code == 0, result.output
     answer = result.output.split("คุณ: ")[1]  # what the bot said after the first question
     assert "บอท:" in answer and "โลก" in answer and "[1]" in answer
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(User).where(User.line_user_id.like("Uterminal%"))) is not None
 
 

@@ -12,9 +12,11 @@ import yaml
 from flask import Flask
 from linebot.v3.messaging import FlexContainer, FlexMessage, Message
 
-from bot import messages as msg
-from bot.cli_content import content_cli
-from bot.content import CONTENT_DIR, ContentError, check_content, contract_intents, load_content, visible_length
+from bot import messages as msg, validate
+from bot.content.cli import content_cli
+from bot.content import CONTENT_DIR, ContentError, load_content
+from bot.content.check import check_content, contract_intents
+from bot.fmt import visible_length
 
 SHARED_CONTRACT = CONTENT_DIR.parent.parent / "shared" / "contracts" / "intents.yaml"
 FLOWS = {"pledge_start", "pledge_status", "pledge_cancel", "community_stats", "set_district",
@@ -137,11 +139,11 @@ def test_every_message_is_valid_for_line_and_the_sdk(content, name):
             assert 0 < len(m["altText"]) <= 1500
             container = FlexContainer.from_dict(m["contents"])
             # nothing the SDK would silently drop
-            assert msg._drop_none(container.to_dict()) == m["contents"]
+            assert validate._drop_none(container.to_dict()) == m["contents"]
         for item in (m.get("quickReply") or {}).get("items", []):
             assert len(item["action"]["label"]) <= 20
     assert len((messages[-1].get("quickReply") or {}).get("items", [])) <= 13
-    assert msg.validate_messages(messages) == []
+    assert validate.validate_messages(messages) == []
 
 
 def test_flex_buttons_and_links_are_within_limits(content):
@@ -196,7 +198,7 @@ def test_measures_added_by_the_office_are_shown_without_code_change(tmp_content)
     assert "แสดง 2 จาก 30 มาตรการ" in everything
     carousel = flex_containers(messages)[0]
     assert carousel["type"] == "carousel" and len(carousel["contents"]) == 3  # overview + 2 sectors
-    assert msg.validate_messages(messages) == []
+    assert validate.validate_messages(messages) == []
 
 
 def test_province_adaptation_sectors_replace_the_national_list_once_added(tmp_content):
@@ -269,7 +271,7 @@ def test_action_bubble_takes_the_callers_buttons(content):
     button = {"type": "button", "action": {"type": "postback", "label": "ทดสอบ", "data": "a=x"}}
     bubble = msg.action_bubble(a, content, [button])
     assert bubble["footer"]["contents"] == [button]
-    assert msg.validate_flex_container(bubble) == []
+    assert validate.validate_flex_container(bubble) == []
 
 
 # -- builders ------------------------------------------------------------------------------------
@@ -433,7 +435,7 @@ def test_check_reports_an_invalid_flex(tmp_content, monkeypatch):
     content = load_content(tmp_content)
     bad = {"type": "bubble", "body": {"type": "box", "contents": [{"type": "text", "text": "x"}]}}
     monkeypatch.setattr(msg, "answer_card", lambda answer, content: bad)
-    problems = msg.check_rendering(content)
+    problems = validate.check_rendering(content)
     assert any(p.startswith("answer haze_pm25") and "Flex" in p for p in problems)
 
 
@@ -449,7 +451,7 @@ def test_check_reports_an_invalid_flex(tmp_content, monkeypatch):
         "type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "x"}]}}] * 13}, "13 bubbles"),
 ])
 def test_flex_validator_catches_what_line_refuses(container, expected):
-    assert any(expected in p for p in msg.validate_flex_container(container))
+    assert any(expected in p for p in validate.validate_flex_container(container))
 
 
 def test_cli_content_check_exits_nonzero_with_one_line_per_problem(tmp_content):
@@ -481,7 +483,7 @@ def test_resident_asking_about_haze_gets_the_sourced_answer_over_the_webhook(app
     signed_post(events.payload(events.follow()))  # a friend of the bot, welcomed already
     fake_line.reset()
     assert signed_post(events.payload(events.text("ฝุ่นควันเชียงใหม่มาจากไหน"))).status_code == 200
-    app.extensions["line"].flush()
+    app.extensions["deps"].line.flush()
     [reply] = fake_line.replies()
     first, card = reply["messages"][0], reply["messages"][1]
     assert first["text"].startswith("ฝุ่น PM2.5") and card["type"] == "flex"
@@ -496,7 +498,7 @@ def test_tapping_the_arithmetic_button_shows_formula_and_source(app, signed_post
     signed_post(events.payload(events.follow()))  # a friend of the bot, welcomed already
     fake_line.reset()
     assert signed_post(events.payload(events.postback(data))).status_code == 200
-    app.extensions["line"].flush()
+    app.extensions["deps"].line.flush()
     [reply] = fake_line.replies()
     body = reply["messages"][0]["text"]
     assert "0.475 kgCO2e/kWh" in body and "https://www.nationthailand.com/news/policy/40059019" in body

@@ -9,9 +9,9 @@ import urllib.parse
 import pytest
 from sqlalchemy import func, select
 
-from bot import messages as msg
+from bot import messages as msg, validate
 from bot.store.models import User
-from bot.store.pledge_models import Pledge
+from bot.store.models import Pledge
 from tests import events
 from tests.reading import actions_in, all_text
 
@@ -26,22 +26,22 @@ def said(fake_line, event: dict) -> str:
 
 def ok(app, messages: list[dict]) -> None:
     assert messages, "no answer"
-    assert msg.validate_messages(messages) == []
-    assert app.extensions["content"].text("core.error_sorry") not in all_text(messages)
+    assert validate.validate_messages(messages) == []
+    assert app.extensions["deps"].content.text("core.error_sorry") not in all_text(messages)
 
 
 def first_words(app, intent: str) -> str:
-    return app.extensions["content"].answers[intent].text.split()[0]
+    return app.extensions["deps"].content.answers[intent].text.split()[0]
 
 
 def pledges_of(app, uid: str, status: str = "active") -> list[str]:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return list(s.scalars(select(Pledge.action_id).join(User, User.id == Pledge.user_id)
                               .where(User.line_user_id == uid, Pledge.status == status)))
 
 
 def users(app) -> int:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return s.scalar(select(func.count()).select_from(User))
 
 
@@ -76,7 +76,7 @@ def test_one_users_follow_text_and_postback_in_one_payload_are_handled_in_order(
     for e in (f, t, p):
         ok(app, replies_by_token(fake_line)[e["replyToken"]])
     assert "เมืองเชียงใหม่" in said(fake_line, p)  # district saved, then on to the sectors
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         u = s.scalar(select(User).where(User.line_user_id == uid))
         assert u.district_code == "5001" and u.followed
 
@@ -118,7 +118,7 @@ def test_follow_unfollow_follow_again_welcomes_back_and_keeps_pledges(app, signe
     ok(app, replies_by_token(fake_line)[back["replyToken"]])
     assert "เชียงใหม่เมืองคาร์บอนต่ำ" in text
     assert pledges_of(app, uid) == ["sort_waste"]
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         u = s.scalar(select(User).where(User.line_user_id == uid))
         assert u.followed and not u.blocked
 
@@ -156,7 +156,7 @@ def test_a_postback_from_an_old_flow_after_deleting_ones_data_stores_nothing_new
     signed_post(events.payload(old))
     ok(app, replies_by_token(fake_line)[old["replyToken"]])
     assert pledges_of(app, uid) == []  # asked for a district first, nothing pledged
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(func.count()).select_from(Pledge)) == 0
 
 
@@ -212,7 +212,7 @@ def test_english_in_capitals_is_read_like_lower_case(app, signed_post, fake_line
     ok(app, got[upper["replyToken"]])
     assert all_text(got[upper["replyToken"]]) == all_text(got[lower["replyToken"]])
     labels = [a["label"] for a in actions_in(got[upper["replyToken"]])]
-    assert labels[0] == app.extensions["content"].label_of("climate_basics")  # asked, climate basics first
+    assert labels[0] == app.extensions["deps"].content.label_of("climate_basics")  # asked, climate basics first
 
 
 def test_full_width_cancel_ends_a_flow(app, signed_post, fake_line):
@@ -220,7 +220,7 @@ def test_full_width_cancel_ends_a_flow(app, signed_post, fake_line):
     signed_post(events.payload(events.text("ขอร่วมให้คำมั่น", uid)))
     e = events.text("ｃａｎｃｅｌ", uid)
     signed_post(events.payload(e))
-    assert app.extensions["content"].text("core.cancelled") in said(fake_line, e)
+    assert app.extensions["deps"].content.text("core.cancelled") in said(fake_line, e)
 
 
 @pytest.mark.parametrize("text", ["👍🏽", "🙏🏻🙏🏿", "👨‍👩‍👧‍👦", "\u200b", "\u200b\u200d\ufeff", "๕๕๕๕", "٢١%"])
@@ -229,7 +229,7 @@ def test_emoji_and_invisible_only_messages_get_small_talk_not_an_apology(app, si
     signed_post(events.payload(e))
     got = replies_by_token(fake_line)[e["replyToken"]]
     ok(app, got)
-    assert app.extensions["content"].text("core.fallback") not in all_text(got)
+    assert app.extensions["deps"].content.text("core.fallback") not in all_text(got)
 
 
 def test_five_thousand_characters_of_thai_without_spaces_get_one_valid_answer(app, signed_post, fake_line):
@@ -255,7 +255,7 @@ def test_a_mention_of_someone_else_in_a_one_to_one_chat_is_read_as_the_question(
 def stored_nothing(app) -> None:
     from bot.store.models import UnmatchedText
 
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         for model in (User, Pledge, UnmatchedText):
             assert s.scalar(select(func.count()).select_from(model)) == 0, model.__name__
 
@@ -267,7 +267,7 @@ def test_a_personal_request_in_a_group_points_to_the_private_chat_and_stores_not
     assert signed_post(events.payload(e)).status_code == 200
     got = replies_by_token(fake_line)[e["replyToken"]]
     ok(app, got)
-    assert app.extensions["content"].text("core.group_private_only") in all_text(got)
+    assert app.extensions["deps"].content.text("core.group_private_only") in all_text(got)
     assert not [a for a in actions_in(got) if a.get("type") == "postback"]  # nothing to tap that would store
     stored_nothing(app)
 
@@ -337,7 +337,7 @@ def _buttons(app) -> list[tuple[str, str]]:
 
     from bot import CONTENT_DIR
 
-    c = app.extensions["content"]
+    c = app.extensions["deps"].content
     out = [(i, c.ask_of(i)) for i in [*c.answers, *c.flows] if c.ask_of(i)]
     out += [(i, c.label_of(i)) for i in [*c.answers, *c.flows] if c.label_of(i)]
     menu = yaml.safe_load((CONTENT_DIR / "richmenu.yaml").read_text(encoding="utf-8"))
@@ -347,7 +347,7 @@ def _buttons(app) -> list[tuple[str, str]]:
 
 
 def test_every_button_and_quick_reply_text_typed_by_hand_reaches_its_topic(app, signed_post, fake_line):
-    c = app.extensions["content"]
+    c = app.extensions["deps"].content
     for n, (intent, words) in enumerate(_buttons(app)):
         uid = events.user_id(500 + n)
         signed_post(events.payload(events.postback(msg.postback_data("pledge.district", d="5001"), uid)))
@@ -404,5 +404,5 @@ def test_group_answers_offer_no_quick_replies_the_bot_would_then_ignore(app, sig
 def test_tagging_the_bot_with_nothing_else_says_how_to_use_it_in_a_group(app, signed_post, fake_line):
     e = events.group_text("", mention_bot=True)
     signed_post(events.payload(e))
-    assert app.extensions["content"].text("core.group_hello") in said(fake_line, e)
+    assert app.extensions["deps"].content.text("core.group_hello") in said(fake_line, e)
     stored_nothing(app)

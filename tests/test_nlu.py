@@ -339,7 +339,7 @@ def test_cli_unmatched_lists_the_most_frequent_texts_without_user_ids(nlu_runner
 
     assert not any("user" in c.name for c in UnmatchedText.__table__.columns)
     now = datetime.now(timezone.utc)
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         for text, n in (("ราคาทุเรียน", 3), ("วัดพระธาตุดอยสุเทพ", 1), ("ราคาทุเรียนนน", 1)):
             for _ in range(n):
                 s.add(UnmatchedText(text=text, intent="out_of_scope", score=0.9, created_at=now))

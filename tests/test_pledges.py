@@ -11,9 +11,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import dialogue, messages as msg, pledges
+from bot import messages as msg, validate
+from bot.campaigns.compose import checkin_messages
+from bot.deps import run_turn
+from bot.impact import current_week_start
+from bot.store import pledges as store
+from bot.store.users import load_user
+from bot.turn import Turn
 from bot.store.models import User
-from bot.store.pledge_models import CheckIn, Pledge, PledgeCounter
+from bot.store.models import CheckIn, Pledge, PledgeCounter
 from tests import events
 from tests.reading import actions_in, all_text
 
@@ -25,11 +31,9 @@ SARAPHI, MAE_RIM = "5019", "5007"
 
 def say(app, uid: str, kind: str = "text", text: str = "", data: str = "", now: datetime = NOW) -> list[dict]:
     """One turn through the dialogue core, committed like a webhook event."""
-    with app.extensions["db"].session() as s:
-        user = dialogue.load_user(s, uid, now)
-        ctx = dialogue.Ctx(session=s, content=app.extensions["content"], matcher=app.extensions["matcher"],
-                           now=now, user=user)
-        return dialogue.handle(dialogue.Turn(uid, kind, text=text, data=data), ctx)
+    deps = app.extensions["deps"]
+    deps.clock = lambda: now
+    return run_turn(deps, Turn(uid, kind, text=text, data=data)) or []
 
 
 def tap(app, uid: str, data: str, now: datetime = NOW) -> list[dict]:
@@ -47,7 +51,7 @@ def postback_for(messages: list[dict], action: str, **params: str) -> str:
 
 
 def assert_valid(messages: list[dict]) -> None:
-    assert msg.validate_messages(messages) == []
+    assert validate.validate_messages(messages) == []
     for m in messages:
         items = (m.get("quickReply") or {}).get("items", [])
         assert len(items) <= 13
@@ -57,22 +61,22 @@ def assert_valid(messages: list[dict]) -> None:
 
 
 def count(app, model, *where) -> int:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def counters(app) -> dict[tuple[str, str], tuple[int, int]]:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return {(r.scope, r.key): (r.households, r.pledges) for r in s.scalars(select(PledgeCounter))
                 if r.households or r.pledges}
 
 
 def recounted(app) -> dict[tuple[str, str], tuple[int, int]]:
     """What the counters would be if rebuilt from the pledges (rolled back, nothing changed)."""
-    db = app.extensions["db"]
+    db = app.extensions["deps"].db
     s = db.sessions()
     try:
-        pledges.recount(s)
+        store.recount(s)
         return {(r.scope, r.key): (r.households, r.pledges) for r in s.scalars(select(PledgeCounter))
                 if r.households or r.pledges}
     finally:
@@ -82,11 +86,9 @@ def recounted(app) -> dict[tuple[str, str], tuple[int, int]]:
 
 def pledge_directly(app, uid: str, action: str, district: str = SARAPHI, now: datetime = NOW) -> None:
     """A resident who already chose a district pledges an action (core, two taps)."""
-    with app.extensions["db"].session() as s:
-        user = dialogue.load_user(s, uid, now)
-        if user.district_code != district:
-            ctx = dialogue.Ctx(session=s, content=app.extensions["content"], matcher=None, now=now, user=user)
-            pledges.set_user_district(ctx, district)
+    with app.extensions["deps"].db.session() as s:
+        user = load_user(s, uid, now)
+        store.set_user_district(s, user, district, now)
     tap(app, uid, msg.postback_data("pledge.confirm", i=action), now=now)
 
 
@@ -129,7 +131,7 @@ def test_new_resident_pledges_in_a_few_taps_through_the_webhook(app, signed_post
     assert "กรมส่งเสริมคุณภาพสิ่งแวดล้อม" in done                # with its source
     assert "บาท" not in done                                   # no money figure in the content: omitted
     assert count(app, Pledge, Pledge.status == "active") == 1
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(User.district_code).where(User.line_user_id == uid)) == SARAPHI
         assert s.scalar(select(User.state).where(User.line_user_id == uid)) is None
 
@@ -170,7 +172,7 @@ def test_every_step_can_be_cancelled(app):
         stop = postback_for(shown, "pledge.stop")
         answer = tap(app, uid, stop)
         assert "ยกเลิกแล้ว" in all_text(answer)
-        with app.extensions["db"].session() as s:
+        with app.extensions["deps"].db.session() as s:
             assert s.scalar(select(User.state).where(User.line_user_id == uid)) is None
     # A typed ยกเลิก works too (the core's), mid-flow.
     tap(app, uid, msg.postback_data("pledge.pick", id="sort_waste"))
@@ -201,7 +203,7 @@ def test_the_active_pledge_constraint_holds_even_without_the_check(app):
     uid = events.user_id(6)
     pledge_directly(app, uid, "carpool")
     with pytest.raises(IntegrityError):
-        with app.extensions["db"].session() as s:
+        with app.extensions["deps"].db.session() as s:
             user = s.scalar(select(User).where(User.line_user_id == uid))
             s.add(Pledge(user_id=user.id, action_id="carpool", status="active", started_at=NOW))
             s.flush()
@@ -240,9 +242,9 @@ def test_check_in_is_recorded_once_per_pledge_and_week_and_builds_a_streak(app, 
     uid = events.user_id(8)
     start = NOW - timedelta(days=21)
     pledge_directly(app, uid, "ac_plus_one", now=start)
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         pid = s.scalar(select(Pledge.id))
-    week = pledges.current_week_start(NOW)
+    week = current_week_start(NOW)
 
     def checkin(w: date, done: bool, now: datetime = NOW) -> str:
         return all_text(tap(app, uid, msg.postback_data("pledge.checkin", p=pid, w=w.isoformat(), d="1" if done else "0"),
@@ -273,9 +275,9 @@ def test_status_shows_start_date_streak_and_prorated_impact(app):
     start = datetime(2025, 1, 6, 3, 0, tzinfo=timezone.utc)   # Monday 6 Jan 2025, Chiang Mai morning
     now = start + timedelta(days=73)                        # 73 days later
     pledge_directly(app, uid, "carpool", now=start)         # 232.9 kg a year
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         pid = s.scalar(select(Pledge.id))
-    week = pledges.current_week_start(now)
+    week = current_week_start(now)
     tap(app, uid, msg.postback_data("pledge.checkin", p=pid, w=(week - timedelta(days=7)).isoformat(), d="1"), now=now)
     answer = say(app, uid, text="คำมั่นของฉัน", now=now)
     assert_valid(answer)
@@ -295,12 +297,15 @@ def test_weekly_reminder_messages_for_the_campaign(app):
     uid = events.user_id(10)
     pledge_directly(app, uid, "ac_plus_one")
     pledge_directly(app, uid, "sort_waste")
-    assert pledges.current_week_start(datetime(2025, 3, 9, 18, 0, tzinfo=timezone.utc)) == date(2025, 3, 10)  # Mon 01:00 BKK
-    assert pledges.current_week_start(datetime(2025, 3, 9, 16, 0, tzinfo=timezone.utc)) == date(2025, 3, 3)   # Sun 23:00 BKK
-    with app.extensions["db"].session() as s:
+    assert current_week_start(datetime(2025, 3, 9, 18, 0, tzinfo=timezone.utc)) == date(2025, 3, 10)  # Mon 01:00 BKK
+    assert current_week_start(datetime(2025, 3, 9, 16, 0, tzinfo=timezone.utc)) == date(2025, 3, 3)   # Sun 23:00 BKK
+    with app.extensions["deps"].db.session() as s:
         user = s.scalar(select(User).where(User.line_user_id == uid))
-        mine = pledges.active_pledges(s, user.id)
-        out = pledges.checkin_messages(app.extensions["content"], user, mine, date(2025, 3, 3))
+        mine = store.active_pledges(s, user.id)
+    # The reminder the campaign office sends that week; its button opens this resident's check-in.
+    reminder = checkin_messages(app.extensions["deps"].content, None, datetime(2025, 3, 4, 3, 0, tzinfo=timezone.utc))
+    assert_valid(reminder)
+    out = tap(app, uid, postback_for(reminder, "pledge.status", w="2025-03-03"))
     assert_valid(out)
     for p in mine:
         for d in ("1", "0"):
@@ -318,7 +323,7 @@ def test_withdraw_a_pledge_after_confirming(app):
     pledge_directly(app, uid, "carpool")
     pick = say(app, uid, text="ยกเลิกคำมั่น")
     assert_valid(pick)
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         pid = s.scalar(select(Pledge.id).where(Pledge.action_id == "carpool"))
     ask = tap(app, uid, postback_for(pick, "pledge.withdraw", p=str(pid)))
     assert "ไปด้วยกันในรถคันเดียว" in all_text(ask)
@@ -336,12 +341,12 @@ def test_withdraw_a_pledge_after_confirming(app):
 
 def test_nobody_can_withdraw_or_check_in_someone_elses_pledge(app):
     pledge_directly(app, events.user_id(12), "carpool")
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         pid = s.scalar(select(Pledge.id))
     other = events.user_id(13)
     assert "ใช้ไม่ได้" in all_text(tap(app, other, msg.postback_data("pledge.withdraw_ok", p=pid)))
     assert "ใช้ไม่ได้" in all_text(tap(app, other, msg.postback_data(
-        "pledge.checkin", p=pid, w=pledges.current_week_start(NOW).isoformat(), d="1")))
+        "pledge.checkin", p=pid, w=current_week_start(NOW).isoformat(), d="1")))
     assert count(app, Pledge, Pledge.status == "active") == 1 and count(app, CheckIn) == 0
 
 
@@ -377,7 +382,7 @@ def test_changing_district_moves_the_household_in_the_ranking(app):
     mover = events.user_id(300)
     answer = say(app, mover, text="ผมอยู่อำเภอสารภี")
     assert "สารภี" in all_text(answer)
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(User.district_code).where(User.line_user_id == mover)) == SARAPHI
     assert counters(app)[("district", MAE_RIM)] == (4, 4)
     assert counters(app)[("district", SARAPHI)] == (1, 1)
@@ -396,9 +401,9 @@ def test_resident_sees_and_deletes_their_data_and_starts_fresh(app, signed_post,
     uid = events.user_id(14)
     pledge_directly(app, uid, "ac_plus_one")
     pledge_directly(app, events.user_id(15), "ac_plus_one")  # a neighbour, untouched
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         pid = s.scalar(select(Pledge.id).join(User).where(User.line_user_id == uid))
-    tap(app, uid, msg.postback_data("pledge.checkin", p=pid, w=pledges.current_week_start(NOW).isoformat(), d="1"))
+    tap(app, uid, msg.postback_data("pledge.checkin", p=pid, w=current_week_start(NOW).isoformat(), d="1"))
 
     signed_post(events.payload(events.text("ข้อมูลของฉัน", uid)))
     shown = reply_messages(fake_line)[-1]
@@ -410,7 +415,7 @@ def test_resident_sees_and_deletes_their_data_and_starts_fresh(app, signed_post,
 
     signed_post(events.payload(events.postback(postback_for(shown, "privacy.delete"), uid)))
     assert "ลบข้อมูลทั้งหมด" in all_text(reply_messages(fake_line)[-1])
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(func.count()).select_from(User).where(User.line_user_id == uid)) == 0
     assert count(app, Pledge) == 1 and count(app, CheckIn) == 0
     assert counters(app)[("all", "")] == (1, 1)
@@ -418,7 +423,7 @@ def test_resident_sees_and_deletes_their_data_and_starts_fresh(app, signed_post,
 
     signed_post(events.payload(events.text("คำมั่นของฉัน", uid)))  # writes again: a new, empty resident
     assert "ยังไม่มีคำมั่น" in all_text(reply_messages(fake_line)[-1])
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(User.district_code).where(User.line_user_id == uid)) is None
 
 
@@ -444,4 +449,4 @@ def test_status_with_only_unnumbered_pledges_adds_up_no_zeros(app):
     pledge_directly(app, uid, "sort_waste")  # an action without a sourced estimate
     text = all_text(say(app, uid, text="คำมั่นของฉัน"))
     assert "แยกขยะ" in text and "0 กก." not in text
-    assert app.extensions["content"].text("pledges.status_total_none") in text
+    assert app.extensions["deps"].content.text("pledges.status_total_none") in text

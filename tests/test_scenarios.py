@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, func, select
 
-from bot import messages as msg
+from bot import messages as msg, validate
 from bot.store.models import User
-from bot.store.pledge_models import CheckIn, Pledge, PledgeCounter
+from bot.store.models import CheckIn, Pledge, PledgeCounter
 from tests import events
 from tests.reading import actions_in, all_text
 
@@ -25,8 +25,8 @@ THIS_MONDAY = "2025-03-10"
 
 @pytest.fixture(autouse=True)
 def _fixed_clock_and_counters(app):
-    app.extensions["clock"] = lambda: NOW
-    with app.extensions["db"].session() as s:
+    app.extensions["deps"].clock = lambda: NOW
+    with app.extensions["deps"].db.session() as s:
         s.execute(delete(PledgeCounter))
 
 
@@ -76,14 +76,14 @@ class Resident:
         return [a.get("label") for a in actions_in(self.last)]
 
     def user(self) -> User | None:
-        with self.app.extensions["db"].session() as s:
+        with self.app.extensions["deps"].db.session() as s:
             u = s.scalar(select(User).where(User.line_user_id == self.uid))
             if u is not None:
                 s.expunge(u)
             return u
 
     def active_pledges(self) -> list[str]:
-        with self.app.extensions["db"].session() as s:
+        with self.app.extensions["deps"].db.session() as s:
             return list(s.scalars(select(Pledge.action_id).join(User, User.id == Pledge.user_id)
                                   .where(User.line_user_id == self.uid, Pledge.status == "active")))
 
@@ -100,16 +100,16 @@ RAW_KEY = re.compile(r"\b(core|pledges|cards|campaigns)\.[a-z_]+\b|\{[a-z_]+\}")
 def for_resident(app, messages: list[dict]) -> None:
     """What any reply must be: valid for LINE, no raw keys or placeholders, no apology for an error."""
     assert messages, "the resident got no answer"
-    assert msg.validate_messages(messages) == []
+    assert validate.validate_messages(messages) == []
     text = all_text(messages)
     assert not RAW_KEY.search(text), RAW_KEY.search(text).group(0)
-    assert app.extensions["content"].text("core.error_sorry") not in text
+    assert app.extensions["deps"].content.text("core.error_sorry") not in text
     labels = [a.get("label") for a in actions_in(messages)]
     assert all(label and "…" not in label for label in labels if label), labels  # no cut-off labels
 
 
 def apology(app) -> str:
-    return app.extensions["content"].text("core.fallback")
+    return app.extensions["deps"].content.text("core.fallback")
 
 
 # --- first contact and questions ------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_first_contact_then_casual_questions_on_every_topic(app, resident):
         "อยากรู้เรื่องขยะ": "tips_waste", "๓๐ มาตรการ มีอะไรบ้าง": "campaign_measures",
         "นั่งรถแดงช่วยลดโลกร้อนไหม": "tips_transport", "ปลูกต้นไม้ช่วยได้ไหมเจ้า": "tips_forest_trees",
     }
-    content = app.extensions["content"]
+    content = app.extensions["deps"].content
     for text, intent in asked.items():
         answer = r.says(text)
         assert content.answers[intent].text.split()[0] in answer, (text, answer[:80])
@@ -246,20 +246,20 @@ def test_checkin_double_taps_and_typed_done(app, resident):
     assert "บันทึกแล้ว" in first
     assert "ไม่ต้องกดซ้ำ" in r.taps_data(msg.postback_data("pledge.checkin", p=_pid(app), w=THIS_MONDAY, d="1"))
     assert "แก้ไขแล้ว" in r.taps_data(msg.postback_data("pledge.checkin", p=_pid(app), w=THIS_MONDAY, d="0"))
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(func.count(CheckIn.id))) == 1
 
 
 def _pid(app) -> int:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return s.scalar(select(func.max(Pledge.id)))
 
 
 def test_weekly_reminder_button_asks_about_its_own_week(app, resident):
     r = resident()
-    app.extensions["clock"] = lambda: NOW - timedelta(days=21)  # pledged three weeks ago
+    app.extensions["deps"].clock = lambda: NOW - timedelta(days=21)  # pledged three weeks ago
     pledge(r, "หางดง", "ac_plus_one")
-    app.extensions["clock"] = lambda: NOW
+    app.extensions["deps"].clock = lambda: NOW
     two_weeks_ago = "2025-02-24"
     shown = r.taps_data(msg.postback_data("pledge.status", w=two_weeks_ago))
     assert "24 ก.พ. 2568" in shown
@@ -344,5 +344,5 @@ def test_view_delete_and_start_fresh(app, resident):
     assert "ใช้ไม่ได้แล้ว" in stale
     assert "ยังไม่มีคำมั่น" in r.says("คำมั่นของฉัน")  # starts fresh
     assert r.user().district_code is None
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(func.count(Pledge.id))) == 0

@@ -14,14 +14,14 @@ from bot.store.models import Base, ProcessedEvent, User
 
 
 def test_migrations_create_exactly_what_the_models_describe(app):
-    db = app.extensions["db"]
+    db = app.extensions["deps"].db
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
 
 def test_an_event_id_is_stored_once(app):
-    db = app.extensions["db"]
+    db = app.extensions["deps"].db
     with db.session() as s:
         s.add(ProcessedEvent(webhook_event_id="01ABC"))
     with pytest.raises(IntegrityError):
@@ -30,7 +30,7 @@ def test_an_event_id_is_stored_once(app):
 
 
 def test_many_threads_writing_at_once_never_see_database_is_locked(app):
-    db: Database = app.extensions["db"]
+    db: Database = app.extensions["deps"].db
     errors: list[Exception] = []
 
     def write(n: int) -> None:

@@ -14,7 +14,7 @@ from tests.conftest import post_signed
 
 
 def count(app, model) -> int:
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         return s.scalar(select(func.count()).select_from(model))
 
 
@@ -38,7 +38,7 @@ def test_bad_signature_is_refused_without_side_effects(app, client, fake_line, h
     body = events.body_of(events.payload(events.text("สวัสดีค่ะ")))
     resp = client.post("/callback", data=body, headers=headers)
     assert resp.status_code == 400
-    app.extensions["line"].flush()
+    app.extensions["deps"].line.flush()
     assert fake_line.calls == []
     assert count(app, User) == 0 and count(app, ProcessedEvent) == 0
 
@@ -65,7 +65,7 @@ def test_without_channel_secret_the_webhook_refuses_everything(app_config):
     resp = app.test_client().post("/callback", data=body, headers={"X-Line-Signature": events.sign(body)})
     assert 400 <= resp.status_code < 500
     assert count(app, User) == 0
-    app.extensions["db"].dispose()
+    app.extensions["deps"].db.dispose()
 
 
 def test_a_question_gets_a_thai_answer_by_reply(signed_post, fake_line, app):
@@ -82,7 +82,7 @@ def test_follow_welcomes_with_a_privacy_notice_and_topics(signed_post, fake_line
     joined = " ".join(m.get("text", "") for m in reply["messages"])
     assert "ลบ" in joined and "ข้อมูล" in joined  # how to delete one's data
     assert reply["messages"][-1]["quickReply"]["items"]
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         user = s.scalar(select(User))
         assert user.followed and not user.blocked
 
@@ -93,7 +93,7 @@ def test_unfollow_marks_blocked_and_sends_nothing(signed_post, fake_line, app):
     fake_line.reset()
     assert signed_post(events.payload(events.unfollow(uid))).status_code == 200
     assert fake_line.calls == []
-    with app.extensions["db"].session() as s:
+    with app.extensions["deps"].db.session() as s:
         user = s.scalar(select(User).where(User.line_user_id == uid))
         assert user.blocked and not user.followed
 
@@ -119,7 +119,7 @@ def test_concurrent_redeliveries_are_answered_once(app, fake_line):
         t.start()
     for t in threads:
         t.join()
-    app.extensions["line"].flush()
+    app.extensions["deps"].line.flush()
     assert statuses == [200] * 4
     assert len(fake_line.replies()) == 1
 
@@ -209,8 +209,8 @@ def test_a_failing_line_api_still_gets_200_and_the_reply_is_retried(signed_post,
 
 
 def test_a_database_outage_answers_503_so_line_redelivers(app, signed_post, fake_line):
-    app.extensions["db"].dispose()
-    app.extensions["db"] = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    app.extensions["deps"].db.dispose()
+    app.extensions["deps"].db = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     assert signed_post(events.payload(events.text("สวัสดีค่ะ"))).status_code == 503
     assert app.test_client().get("/healthz").status_code == 503
     assert fake_line.replies() == []
@@ -263,10 +263,10 @@ def test_event_ids_are_forgotten_after_a_month(app, signed_post):
     from datetime import datetime, timedelta, timezone
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    app.extensions["clock"] = lambda: start
+    app.extensions["deps"].clock = lambda: start
     signed_post(events.payload(events.text("สวัสดีค่ะ")))
     assert count(app, ProcessedEvent) == 1
-    app.extensions["clock"] = lambda: start + timedelta(days=31)
+    app.extensions["deps"].clock = lambda: start + timedelta(days=31)
     signed_post(events.payload(events.text("สวัสดีค่ะ")))
     assert count(app, ProcessedEvent) == 1  # the old id is gone, the new one kept
 

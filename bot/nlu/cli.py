@@ -5,27 +5,20 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from bot.nlu.matcher import OUT_OF_SCOPE, Matcher
 
 nlu_cli = AppGroup("nlu", help="The language matcher: classify, evaluate, unmatched texts.")
 
-_CONTENT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
-
-
 def get_matcher() -> Matcher:
-    """The app's matcher; built (and kept) from content/ if the app has none."""
-    matcher = current_app.extensions.get("matcher")
-    if matcher is None:
-        content_dir = Path(current_app.config.get("CONTENT_DIR") or _CONTENT_DIR)
-        matcher = Matcher.from_content(content_dir)
-        matcher.warm()
-        current_app.extensions["matcher"] = matcher
-    return matcher
+    """The app's matcher."""
+    from bot.deps import deps_of
+
+    return deps_of().matcher
 
 
 @nlu_cli.command("classify")
@@ -57,7 +50,7 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict:
+def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict[str, Any]:
     """Accuracy, per-intent precision/recall, out-of-scope rates and confusions."""
     tp: Counter = Counter()
     predicted: Counter = Counter()
@@ -129,13 +122,13 @@ def unmatched_command(limit: int) -> None:
     """The most frequent texts the bot could not place (no user ids are kept), for content authors."""
     from sqlalchemy import func, select
 
-    from bot.store.db import get_session
+    from bot.deps import deps_of
     from bot.store.models import UnmatchedText
 
     matcher = get_matcher()
     counts: Counter = Counter()
     guesses: dict[str, Counter] = defaultdict(Counter)
-    with get_session() as session:
+    with deps_of().db.session() as session:
         stmt = select(UnmatchedText.text, UnmatchedText.intent, func.count()).group_by(
             UnmatchedText.text, UnmatchedText.intent
         )

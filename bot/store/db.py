@@ -11,7 +11,6 @@ from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -126,20 +125,3 @@ def alembic_config(url: str) -> AlembicConfig:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-def init_app(app: Flask, url: str) -> Database:
-    db = Database(url)
-    app.extensions["db"] = db
-    return db
-
-
-def get_db() -> Database:
-    return current_app.extensions["db"]
-
-
-@contextmanager
-def get_session() -> Iterator[Session]:
-    """A committed-on-success session of the current app's database."""
-    with get_db().session() as s:
-        yield s

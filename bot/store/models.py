@@ -1,19 +1,61 @@
-"""Typed SQLAlchemy models. Nothing here stores a message text together with a user id."""
+"""All the typed SQLAlchemy models, in one module. Nothing here stores a message text with a user id."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from bot.clock import utcnow
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
+
+class PledgeStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class CampaignStatus(StrEnum):
+    """draft (waits for `campaign send`), scheduled (the worker sends it at scheduled_at), sending
+    (claimed by claimed_by, alive while claimed_at keeps moving), interrupted (stopped half-way;
+    `campaign send` resumes it), done, cancelled."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    INTERRUPTED = "interrupted"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class BatchStatus(StrEnum):
+    """pending (recorded, maybe attempted, not confirmed), sent (LINE answered 2xx, or 409 for an
+    earlier accepted attempt), failed (LINE refused it with a 4xx; last_error says why)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# --- residents ---------------------------------------------------------------------------------
 
 class User(Base):
     """One LINE user who has talked to the bot in a 1:1 chat."""
@@ -28,9 +70,11 @@ class User(Base):
     district_code: Mapped[str | None] = mapped_column(String(4), index=True)
     # Named state of a conversation flow (e.g. "pledge.confirm") and its data.
     state: Mapped[str | None] = mapped_column(String(64))
-    state_data: Mapped[dict | None] = mapped_column(JSON)
+    state_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    pledges: Mapped[list[Pledge]] = relationship(back_populates="user", viewonly=True, order_by="Pledge.id")
 
 
 class ProcessedEvent(Base):
@@ -54,5 +98,119 @@ class UnmatchedText(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-from bot.store.pledge_models import CheckIn, Pledge  # noqa: E402,F401
-from bot.store.campaign_models import Campaign, CampaignBatch  # noqa: E402,F401
+# --- pledges -------------------------------------------------------------------------------------
+
+class Pledge(Base):
+    """A household's commitment to one action of the catalogue."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        # At most one active pledge per user and action, whatever the redeliveries.
+        Index(
+            "uq_pledges_active_user_action", "user_id", "action_id", unique=True,
+            sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PledgeStatus.ACTIVE)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(back_populates="pledges", viewonly=True)
+    checkins: Mapped[list[CheckIn]] = relationship(back_populates="pledge", viewonly=True,
+                                                   order_by="CheckIn.week_start")
+
+
+class CheckIn(Base):
+    """Whether a pledge was kept in one week (week_start is that week's Monday, Asia/Bangkok)."""
+
+    __tablename__ = "checkins"
+    # One answer per pledge and week: a second tap updates it, never adds a row.
+    __table_args__ = (UniqueConstraint("pledge_id", "week_start", name="uq_checkins_pledge_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    pledge: Mapped[Pledge] = relationship(back_populates="checkins", viewonly=True)
+
+
+class PledgeCounter(Base):
+    """Running totals for community_stats, changed in the same transaction as the pledges.
+
+    Counting 1,000,000 pledges at every question is too slow, so the totals are kept here:
+    scope "all" (key ""), "action" (key action id), "district" (key DOPA code, "" when unknown)
+    and "district_action" (key "<code>:<action id>"). households counts households with at
+    least one active pledge; pledges counts active pledges. bot.store.pledges.recount rebuilds them.
+    """
+
+    __tablename__ = "pledge_counters"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    pledges: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- campaigns -------------------------------------------------------------------------------------
+
+class Campaign(Base):
+    """One broadcast: its messages, who gets it, and how far its sending has got (see CampaignStatus)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    flex: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The LINE message objects exactly as they are sent, fixed when the campaign is created.
+    messages: Mapped[list[Any]] = mapped_column(JSON)
+    # "all", "district:<code>", "pledged", "not_pledged" or "action:<id>".
+    audience: Mapped[str] = mapped_column(String(100), default="all")
+    checkin: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT, index=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # Heartbeat of the claim: a sender moves it on while it works; a stale one may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Highest users.id already put into a batch: a resumed send continues after it.
+    cursor_user_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    batches: Mapped[list[CampaignBatch]] = relationship(back_populates="campaign", viewonly=True,
+                                                        order_by="CampaignBatch.seq")
+
+
+class CampaignBatch(Base):
+    """Up to 500 recipients and the retry key they are (re)sent with (see BatchStatus)."""
+
+    __tablename__ = "campaign_batches"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "seq", name="uq_campaign_batches_seq"),
+        Index("ix_campaign_batches_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    retry_key: Mapped[str] = mapped_column(String(36))
+    # LINE user ids of the members (users.line_user_id), fixed before the first attempt.
+    user_ids: Mapped[list[Any]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default=BatchStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # True when LINE answered 409: an earlier attempt with this retry key had been accepted.
+    already_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="batches", viewonly=True)

@@ -1,7 +1,6 @@
-"""Flask CLI: `flask content check` and `flask richmenu deploy` (registered by bot/cli.py)."""
+"""`flask content check` and `flask richmenu deploy` (registered by bot/cli.py)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -9,7 +8,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.content import CONTENT_DIR, check_content, load_content
+from bot.content.check import check_content
+from bot.content.loader import CONTENT_DIR
+from bot.deps import deps_of
 from bot.richmenu import RichMenuError, deploy_richmenu
 
 content_cli = AppGroup("content", help="Check the bot's content (content/*.yaml).")
@@ -38,27 +39,13 @@ def check(path: Path | None) -> None:
     click.echo(f"content OK ({path})")
 
 
-def _line_clients():  # type: ignore[no-untyped-def]
-    """(MessagingApi, MessagingApiBlob): the app's LineClient, else one from the environment."""
-    line = current_app.extensions.get("line")
-    if line is not None:
-        return line.api, line.blob_api
-    from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, MessagingApiBlob
-
-    base = os.environ.get("LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
-    host = None if base == "https://api.line.me" else base
-    client = ApiClient(Configuration(host=host, access_token=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", "")))
-    return MessagingApi(client), MessagingApiBlob(client)
-
-
 @richmenu_cli.command("deploy")
 @click.option("--keep-previous", is_flag=True, help="do not delete the menu that was the default before")
 def deploy(keep_previous: bool) -> None:
     """Create the rich menu from content/richmenu.yaml, upload its PNG, set it as default."""
-    content = current_app.extensions.get("content") or load_content(_content_dir())
-    api, blob_api = _line_clients()
+    deps = deps_of()
     try:
-        result = deploy_richmenu(api, blob_api, content, delete_previous=not keep_previous)
+        result = deploy_richmenu(deps.line.api, deps.line.blob_api, deps.content, delete_previous=not keep_previous)
     except RichMenuError as e:
         click.echo(str(e), err=True)
         sys.exit(1)

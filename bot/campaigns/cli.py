@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 import signal
 import sys
 import threading
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from bot import campaigns as cp
+from bot.clock import bangkok_text
+from bot.deps import deps_of
+from bot.store.models import Campaign
 
 campaign_cli = AppGroup("campaign", help="Campaign broadcasts: create, send, watch, schedule.")
 
 
-def _env(**overrides) -> cp.SendEnv:  # type: ignore[no-untyped-def]
-    return cp.SendEnv.from_app(current_app, **overrides)
+def _env(**overrides: Any) -> cp.SendEnv:
+    return cp.SendEnv.from_deps(deps_of(), **overrides)
 
 
 def _fail(e: Exception) -> None:
@@ -38,7 +41,7 @@ def _fail(e: Exception) -> None:
 def create_command(name: str, text: str, flex_file: Path | None, audience: str, at: str | None, checkin: bool,
                    dry_run: bool) -> None:
     """Create a campaign; prints its id on the last line."""
-    content = current_app.extensions["content"]
+    content = deps_of().content
     env = _env()
     try:
         flex = None
@@ -49,7 +52,7 @@ def create_command(name: str, text: str, flex_file: Path | None, audience: str, 
                 raise cp.CampaignError(f"{flex_file} is not JSON: {e}") from None
         when = cp.parse_at(at) if at else None
         if when is not None and when < env.clock():
-            click.echo(f"note: {cp.bangkok(when)} is in the past; the worker sends it at its next round", err=True)
+            click.echo(f"note: {bangkok_text(when)} is in the past; the worker sends it at its next round", err=True)
         with env.db.session() as s:
             c = cp.create_campaign(s, content, name=name, text=text, flex=flex, audience=audience, at=when,
                                    checkin=checkin, now=env.clock())
@@ -65,7 +68,7 @@ def create_command(name: str, text: str, flex_file: Path | None, audience: str, 
                 return
             campaign_id = c.id
             audience_text = cp.describe_audience(content, c.audience)
-            state = f"scheduled for {cp.bangkok(c.scheduled_at)}" if c.scheduled_at else \
+            state = f"scheduled for {bangkok_text(c.scheduled_at)}" if c.scheduled_at else \
                 "draft: send it with `flask --app wsgi campaign send ID`"
     except cp.CampaignError as e:
         _fail(e)
@@ -79,12 +82,12 @@ def create_command(name: str, text: str, flex_file: Path | None, audience: str, 
 def send_command(campaign_id: int, dry_run: bool) -> None:
     """Send a campaign now, or resume one that was cut off; nobody receives it twice."""
     env = _env()
-    content = current_app.extensions["content"]
+    content = deps_of().content
     try:
         if dry_run:
             plan = cp.plan_send(env, campaign_id)
             with env.db.session() as s:
-                c = s.get(cp.Campaign, campaign_id)
+                c = s.get(Campaign, campaign_id)
                 click.echo(f"dry run: campaign {campaign_id} ({c.status}) to {cp.describe_audience(content, c.audience)}")
             click.echo(plan.describe())
             if not plan.fits:
@@ -103,7 +106,7 @@ def send_command(campaign_id: int, dry_run: bool) -> None:
 
 
 def _send_with_bar(env: cp.SendEnv, campaign_id: int) -> cp.SendReport:
-    bar_state: dict = {}
+    bar_state: dict[str, Any] = {}
 
     def progress(done: int, total: int) -> None:
         bar = bar_state.get("bar")
@@ -126,15 +129,15 @@ def _send_with_bar(env: cp.SendEnv, campaign_id: int) -> cp.SendReport:
 @campaign_cli.command("list")
 def list_command() -> None:
     """Campaigns, newest first, with their state and delivery so far."""
-    content = current_app.extensions["content"]
-    with cp.get_session_for_cli() as s:
+    content = deps_of().content
+    with deps_of().db.session() as s:
         rows = cp.list_rows(s)
         if not rows:
             click.echo("no campaigns yet")
             return
         click.echo(f"{'id':>5}  {'status':<11} {'when (Bangkok)':<21} {'sent':>10}  {'audience':<28} name")
         for c, sent in rows:
-            when = cp.bangkok(c.scheduled_at or c.created_at)
+            when = bangkok_text(c.scheduled_at or c.created_at)
             click.echo(f"{c.id:>5}  {c.status:<11} {when:<21} {sent:>10,}  "
                        f"{cp.describe_audience(content, c.audience):<28} {c.name}")
 
@@ -143,17 +146,17 @@ def list_command() -> None:
 @click.argument("campaign_id", type=int)
 def status_command(campaign_id: int) -> None:
     """One campaign: sent, pending, failed, progress."""
-    content = current_app.extensions["content"]
+    content = deps_of().content
     try:
-        with cp.get_session_for_cli() as s:
+        with deps_of().db.session() as s:
             p = cp.progress_of(s, campaign_id)
             c = p.campaign
             click.echo(f"campaign {c.id}: {c.name}")
-            click.echo(f"  status:    {c.status}" + (f" (by {c.claimed_by}, last sign of life {cp.bangkok(c.claimed_at)})"
+            click.echo(f"  status:    {c.status}" + (f" (by {c.claimed_by}, last sign of life {bangkok_text(c.claimed_at)})"
                                                      if c.status == "sending" else ""))
             click.echo(f"  audience:  {cp.describe_audience(content, c.audience)}" + (" (weekly check-in)" if c.checkin else ""))
-            click.echo(f"  scheduled: {cp.bangkok(c.scheduled_at)}   started: {cp.bangkok(c.started_at)}   "
-                       f"finished: {cp.bangkok(c.finished_at)}")
+            click.echo(f"  scheduled: {bangkok_text(c.scheduled_at)}   started: {bangkok_text(c.started_at)}   "
+                       f"finished: {bangkok_text(c.finished_at)}")
             click.echo(f"  sent:      {p.sent:,}")
             click.echo(f"  pending:   {p.pending:,}")
             click.echo(f"  failed:    {p.failed:,}")
@@ -171,7 +174,7 @@ def status_command(campaign_id: int) -> None:
 def cancel_command(campaign_id: int) -> None:
     """Stop a draft, scheduled or interrupted campaign from being sent (what went out stays sent)."""
     try:
-        with cp.get_session_for_cli() as s:
+        with deps_of().db.session() as s:
             if not cp.cancel(s, campaign_id):
                 raise cp.CampaignError(f"campaign {campaign_id} cannot be cancelled now (sending, done or unknown)")
     except cp.CampaignError as e:
@@ -187,7 +190,7 @@ def worker_command(poll: float, once: bool) -> None:
     env = _env()
     stop = threading.Event()
 
-    def on_term(signum, frame):  # type: ignore[no-untyped-def]
+    def on_term(signum: int, frame: object) -> None:
         # A dyno restart: finish the batches in flight, hand the campaign back, exit.
         stop.set()
 

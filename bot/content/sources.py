@@ -1,0 +1,29 @@
+"""content/sources.yaml: what the bot cites, with a link a resident can open."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.content.model import Source
+from bot.content.problems import Problems, with_en
+from bot.limits import MAX_LABEL
+
+URL_RE = re.compile(r"^https?://[^\s]+$")
+
+
+def read_source(p: Problems, where: str, sid: str, s: Any) -> Source:
+    s = p.mapping(where, s)
+    p.unknown_keys(where, s, with_en({"label", "title"}) | {"url"})
+    url = p.string(f"{where}.url", s.get("url"), max_len=1000)
+    if url and not URL_RE.match(url):
+        p.problem(f"{where}.url", f"not an http(s) link: {url!r}")
+    return Source(id=sid, label=p.local(where, s, "label", max_len=MAX_LABEL), title=p.local(where, s, "title"),
+                  url=url)
+
+
+def load_sources(p: Problems) -> dict[str, Source]:
+    raw = p.mapping("content/sources.yaml", p.read_yaml("sources.yaml"))
+    out: dict[str, Source] = {}
+    for sid, s in p.mapping("content/sources.yaml: sources", raw.get("sources")).items():
+        out[str(sid)] = read_source(p, f"content/sources.yaml: sources.{sid}", str(sid), s)
+    return out

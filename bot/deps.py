@@ -1,0 +1,107 @@
+"""The app's dependencies as one typed object, and run_turn(): the one way a turn is handled.
+
+The webhook, the terminal chat and the tests all call run_turn, so a turn is committed the
+same way whichever door it came in by. Tests replace deps.clock (or any other field) instead
+of patching modules.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from bot import dialogue
+from bot.clock import utcnow
+from bot.content.model import Content, Contents
+from bot.line import LineClient
+from bot.nlu.matcher import Matcher
+from bot.registry import Registry
+from bot.store.db import Database
+from bot.store.models import ProcessedEvent, User
+from bot.store.users import find_user, load_user
+from bot.turn import Ctx, Message, Turn
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseDown(Exception):
+    """The database did not answer: LINE should redeliver later."""
+
+
+@dataclass
+class Deps:
+    """Everything the bot's parts use, built once in create_app."""
+
+    db: Database
+    contents: Contents
+    matcher: Matcher
+    line: LineClient
+    registry: Registry
+    config: Mapping[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utcnow
+    monotonic: Callable[[], float] = time.monotonic
+    # None: a real sleep (which a campaign's stop request cuts short).
+    sleep: Callable[[float], object] | None = None
+
+    @property
+    def content(self) -> Content:
+        """The Thai view of the content (the office's tools, checks)."""
+        return self.contents.th
+
+
+def deps_of(app: Flask | None = None) -> Deps:
+    """The Deps of app (default: the current app)."""
+    deps = (app or current_app).extensions["deps"]
+    assert isinstance(deps, Deps)
+    return deps
+
+
+def run_turn(deps: Deps, turn: Turn, event_id: str | None = None) -> list[Message] | None:
+    """Handle one turn in one transaction, with its event id when it has one (so it runs once).
+
+    None when the event was handled before or needs nothing. Raises DatabaseDown when the
+    database does not answer; any other failure answers the resident with an apology.
+    """
+    for attempt in (1, 2):
+        try:
+            with deps.db.session() as session:
+                now = deps.clock()
+                if event_id:
+                    try:
+                        session.execute(insert(ProcessedEvent).values(webhook_event_id=event_id, processed_at=now))
+                    except IntegrityError:
+                        session.rollback()
+                        log.info("event %s already handled; skipped", event_id)
+                        return None
+                if not turn.group and not turn.user_id:
+                    return None
+                if turn.group:
+                    user = User(line_user_id="")  # never added to the session: nothing stored
+                elif turn.kind == "unfollow" and find_user(session, turn.user_id) is None:
+                    return None  # someone we never knew blocked us: nothing to keep
+                else:
+                    user = load_user(session, turn.user_id, now)
+                ctx = Ctx(session=session, contents=deps.contents, matcher=deps.matcher, registry=deps.registry,
+                          now=now, user=user, content=deps.contents.th)
+                return dialogue.handle(turn, ctx)
+        except IntegrityError:
+            # Two deliveries of the same tap racing: the loser runs again and sees the winner's work.
+            if attempt == 2:
+                log.exception("event %s: conflict persisted", event_id)
+                break
+        except (OperationalError, DBAPIError) as e:
+            if isinstance(e, DBAPIError) and not isinstance(e, OperationalError) and not e.connection_invalidated:
+                log.exception("event %s: database error", event_id)
+                break
+            raise DatabaseDown() from e
+        except Exception:
+            log.exception("event %s (%s) failed", event_id, turn.kind)
+            break
+    return [{"type": "text", "text": deps.contents.th.text("core.error_sorry")}]

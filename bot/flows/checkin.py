@@ -1,0 +1,151 @@
+"""My pledges: since when, streaks, estimated impact to date, and the weekly check-in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from bot import messages as msg
+from bot.clock import as_utc
+from bot.content.model import Action, Content
+from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of
+from bot.fmt import fmt_kg
+from bot.impact import checkin_week, current_week_start, impact_to_date, streak
+from bot.limits import MAX_CAROUSEL
+from bot.nlu.matcher import Match
+from bot.registry import Registry
+from bot.store.models import Pledge, PledgeStatus
+from bot.store.pledges import active_pledges, checkins_of, own_pledge, record_checkin
+from bot.store.users import lock_user
+from bot.turn import Ctx, Message, Turn
+
+
+@dataclass
+class PledgeView:
+    pledge: Pledge
+    action: Action | None
+    checkins: dict[date, bool]
+    streak: int
+    kg_to_date: float | None
+
+
+@dataclass
+class StatusView:
+    pledges: list[PledgeView] = field(default_factory=list)
+
+    @property
+    def kg_to_date(self) -> float:
+        return sum(v.kg_to_date or 0.0 for v in self.pledges)
+
+    @property
+    def kg_year(self) -> float:
+        return sum(v.action.kg_co2e_year or 0.0 for v in self.pledges if v.action is not None)
+
+
+def status_of(session: Session, content: Content, user_id: int, now: datetime) -> StatusView:
+    """A resident's active pledges with streaks and impact to date (two indexed queries)."""
+    pledges = active_pledges(session, user_id)
+    cis = checkins_of(session, [p.id for p in pledges])
+    week = current_week_start(now)
+    out = StatusView()
+    for p in pledges:
+        a = action_of(content, p.action_id)
+        c = cis.get(p.id, {})
+        kg = a.kg_co2e_year if a is not None else None
+        out.pledges.append(PledgeView(p, a, c, streak(c, week),
+                                      impact_to_date(kg, p.started_at, now, c) if kg is not None else None))
+    return out
+
+
+def checkin_bubble(content: Content, pledge: Pledge, week_start: date) -> Message:
+    """One pledge's ทำแล้ว / ยังไม่ได้ทำ buttons for one week."""
+    week = content.date(week_start)
+    data = {"p": str(pledge.id), "w": week_start.isoformat()}
+    return bubble(title_of(content, pledge.action_id), [(t(content, "checkin_week", week=week), "#555555")], [
+        button(t(content, "label.done"), msg.postback_data("pledge.checkin", **data, d="1"), t(content, "label.done")),
+        button(t(content, "label.not_done"), msg.postback_data("pledge.checkin", **data, d="0"),
+               t(content, "label.not_done"), style="secondary"),
+    ])
+
+
+def pledge_status(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
+    """My pledges: since when, streaks, estimated impact to date, and this week's check-in."""
+    return status_messages(ctx)
+
+
+def pledge_status_tap(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
+    """The "คำมั่นของฉัน" button, and the weekly reminder's button (w=<Monday of the week asked about>)."""
+    return status_messages(ctx, checkin_week(ctx.now, params.get("w")))
+
+
+def status_messages(ctx: Ctx, week: date | None = None) -> list[Message]:
+    ctx.clear_state()
+    c = ctx.content
+    view = status_of(ctx.session, c, ctx.user.id, ctx.now)
+    if not view.pledges:
+        return [msg.text(t(c, "status_none"), quick=next_quick(ctx, "start", "stats"))]
+    this_week = current_week_start(ctx.now)
+    week = week or this_week
+    lines = []
+    for v in view.pledges:
+        impact = (t(c, "status_impact", kg=fmt_kg(v.kg_to_date)) if v.kg_to_date is not None
+                  else t(c, "status_no_estimate"))
+        lines.append(t(c, "status_line", title=title_of(c, v.pledge.action_id), since=c.date(v.pledge.started_at),
+                       streak=v.streak, impact=impact))
+    if any(v.kg_to_date is not None for v in view.pledges):
+        total = t(c, "status_total", kg=fmt_kg(view.kg_to_date), kg_year=fmt_kg(view.kg_year)) + "\n" + t(c, "status_rule")
+    else:  # no pledge has a sourced number: say so rather than add up zeros
+        total = t(c, "status_total_none")
+    body = t(c, "status_head", n=len(view.pledges), district=district_name(c, ctx.user.district_code)) \
+        + "\n\n" + "\n\n".join(lines) + "\n\n" + total
+    out = [msg.text(body)]
+    # Each pledge is asked about the requested week, or this week when it began after that week.
+    asked = [(v, week if week >= current_week_start(as_utc(v.pledge.started_at)) else this_week)
+             for v in view.pledges]
+    open_ = [(v, w) for v, w in asked if w not in v.checkins][:MAX_CAROUSEL]
+    quick = next_quick(ctx, "start", "cancel", "stats")
+    if open_:
+        bubbles = [checkin_bubble(c, v.pledge, w) for v, w in open_]
+        alt = (t(c, "checkin_alt") if all(w == this_week for _, w in open_)
+               else t(c, "checkin_alt_week", week=c.date(week)))
+        out.append(msg.flex(alt, carousel(bubbles), quick=quick))
+    else:
+        done_key = "checkin_all_done" if week == this_week else "checkin_all_done_week"
+        out[-1] = msg.text(body + "\n\n" + t(c, done_key, week=c.date(week)), quick=quick)
+    return out
+
+
+def check_in(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
+    """Record whether a pledge was kept this week; a second tap updates, never duplicates."""
+    c = ctx.content
+    invalid = [msg.text(t(c, "checkin_invalid"), quick=next_quick(ctx, "status"))]
+    pledge_id = row_id(params.get("p"))
+    try:
+        week = date.fromisoformat(params.get("w", ""))
+    except ValueError:
+        return invalid
+    if pledge_id is None:
+        return invalid
+    done = params.get("d") == "1"
+    lock_user(ctx.session, ctx.user)
+    pledge = own_pledge(ctx.session, ctx.user, pledge_id)
+    if pledge is None:
+        return invalid
+    title = title_of(c, pledge.action_id)
+    if pledge.status != PledgeStatus.ACTIVE:
+        return [msg.text(t(c, "checkin_ended", title=title), quick=next_quick(ctx, "status"))]
+    this_week = current_week_start(ctx.now)
+    if week.weekday() != 0 or week > this_week or week < current_week_start(as_utc(pledge.started_at)):
+        return invalid
+    result = record_checkin(ctx.session, pledge, week, done, ctx.now)
+    n = streak(result.weeks, this_week)
+    answer = t(c, f"checkin_{result.change}_{'done' if done else 'not_done'}", title=title, week=c.date(week))
+    answer += "\n" + (t(c, "streak", n=n) if n >= 1 else t(c, "streak_zero"))
+    return [msg.text(answer, quick=next_quick(ctx, "status", "stats"))]
+
+
+def register(registry: Registry) -> None:
+    registry.intent(pledge_status, "pledge_status")
+    registry.postback(pledge_status_tap, "pledge.status")
+    registry.postback(check_in, "pledge.checkin")

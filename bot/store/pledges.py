@@ -1,0 +1,211 @@
+"""Pledges, check-ins and the community counters: the database side, no words.
+
+Writes lock the resident's row first (bot.store.users.lock_user), and the unique constraints
+on pledges and check-ins make a double tap or a redelivery that slips past the checks fail and
+be retried by the webhook, which then sees the first one's row.
+
+Community totals come from pledge_counters, changed in the same transaction as the pledges,
+so reading them costs a few hundred rows whatever the number of pledges (bench/stats.py).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Row, delete, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from bot.store.models import CheckIn, Pledge, PledgeCounter, PledgeStatus, User
+from bot.store.users import delete_rows_of, lock_user
+
+Deltas = dict[tuple[str, str], tuple[int, int]]
+
+
+def active_pledges(session: Session, user_id: int) -> list[Pledge]:
+    """A resident's active pledges, oldest first."""
+    return list(session.scalars(select(Pledge).where(Pledge.user_id == user_id, Pledge.status == PledgeStatus.ACTIVE)
+                                .order_by(Pledge.started_at, Pledge.id)))
+
+
+def all_pledges(session: Session, user_id: int) -> list[Pledge]:
+    """Every pledge a resident made, active or withdrawn, oldest first."""
+    return list(session.scalars(select(Pledge).where(Pledge.user_id == user_id).order_by(Pledge.started_at, Pledge.id)))
+
+
+def own_pledge(session: Session, user: User, pledge_id: int | None) -> Pledge | None:
+    """The pledge with this id when it is the resident's own, else None."""
+    pledge = session.get(Pledge, pledge_id) if pledge_id is not None else None
+    if pledge is None or pledge.user_id != user.id:
+        return None
+    return pledge
+
+
+def checkins_of(session: Session, pledge_ids: Iterable[int]) -> dict[int, dict[date, bool]]:
+    """Each pledge's answered weeks: {pledge id: {week start: done}}."""
+    ids = list(pledge_ids)
+    out: dict[int, dict[date, bool]] = defaultdict(dict)
+    if ids:
+        for pid, week, done in session.execute(
+                select(CheckIn.pledge_id, CheckIn.week_start, CheckIn.done).where(CheckIn.pledge_id.in_(ids))):
+            out[pid][week] = bool(done)
+    return out
+
+
+def count_checkins(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count(CheckIn.id)).join(Pledge, Pledge.id == CheckIn.pledge_id)
+                          .where(Pledge.user_id == user_id)) or 0
+
+
+# --- counters ------------------------------------------------------------------------------------
+
+def _upsert_counter(session: Session, scope: str, key: str, households: int, pledges: int) -> None:
+    table = PledgeCounter.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(scope=scope, key=key, households=households, pledges=pledges)
+        stmt = stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={
+            "households": table.c.households + households, "pledges": table.c.pledges + pledges})
+    else:
+        from sqlalchemy.dialects.sqlite import insert as lite_insert
+
+        stmt = lite_insert(table).values(scope=scope, key=key, households=households, pledges=pledges)  # type: ignore[assignment]  # same statement API, another dialect's class
+        stmt = stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={  # type: ignore[attr-defined]
+            "households": table.c.households + households, "pledges": table.c.pledges + pledges})
+    session.execute(stmt)
+
+
+def bump_counters(session: Session, deltas: Deltas) -> None:
+    """Add (households, pledges) to each counter, in key order so concurrent writers never deadlock."""
+    for (scope, key), (dh, dp) in sorted(deltas.items()):
+        if dh or dp:
+            _upsert_counter(session, scope, key, dh, dp)
+
+
+def counter_deltas(district: str | None, actions: list[str], sign: int, household_changes: bool) -> Deltas:
+    """What adding (sign +1) or removing (-1) these pledges of one household changes in the counters."""
+    d = district or ""
+    h = sign if household_changes else 0
+    out: Deltas = {
+        ("all", ""): (h, sign * len(actions)),
+        ("district", d): (h, sign * len(actions)),
+    }
+    for a in actions:
+        out[("action", a)] = (sign, sign)
+        out[("district_action", f"{d}:{a}")] = (sign, sign)
+    return out
+
+
+def recount(session: Session) -> None:
+    """Rebuild pledge_counters from the pledges (after a bulk load, or to repair drift)."""
+    session.execute(delete(PledgeCounter))
+    rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    district = func.coalesce(User.district_code, literal_column("''"))
+    q = (select(district, Pledge.action_id, func.count(Pledge.id))
+         .join(User, User.id == Pledge.user_id).where(Pledge.status == PledgeStatus.ACTIVE)
+         .group_by(district, Pledge.action_id))
+    for d, a, n in session.execute(q):
+        for k in (("all", ""), ("district", d)):
+            rows[k][1] += n
+        for k in (("action", a), ("district_action", f"{d}:{a}")):
+            rows[k][0] += n
+            rows[k][1] += n
+    hq = (select(district, func.count(func.distinct(Pledge.user_id)))
+          .join(User, User.id == Pledge.user_id).where(Pledge.status == PledgeStatus.ACTIVE)
+          .group_by(district))
+    for d, n in session.execute(hq):
+        rows[("district", d)][0] += n
+        rows[("all", "")][0] += n
+    if rows:
+        session.execute(PledgeCounter.__table__.insert(), [
+            {"scope": s, "key": k, "households": h, "pledges": p} for (s, k), (h, p) in rows.items()])
+
+
+def counter_rows(session: Session) -> list[Row[tuple[str, str, int, int]]]:
+    """(scope, key, households, pledges) of every counter."""
+    return list(session.execute(
+        select(PledgeCounter.scope, PledgeCounter.key, PledgeCounter.households, PledgeCounter.pledges)))
+
+
+# --- changes ---------------------------------------------------------------------------------------
+
+def add_pledge(session: Session, user: User, action_id: str, now: datetime) -> tuple[Pledge, bool]:
+    """The resident's active pledge for action_id and whether this call created it."""
+    lock_user(session, user)
+    existing = active_pledges(session, user.id)
+    for p in existing:
+        if p.action_id == action_id:
+            return p, False
+    pledge = Pledge(user_id=user.id, action_id=action_id, status=PledgeStatus.ACTIVE, started_at=now)
+    session.add(pledge)
+    session.flush()  # the partial unique index refuses a second active pledge here
+    bump_counters(session, counter_deltas(user.district_code, [action_id], +1, household_changes=not existing))
+    return pledge, True
+
+
+def end_pledge(session: Session, user: User, pledge: Pledge, now: datetime) -> None:
+    """Withdraw a pledge (its check-ins stay with it until the resident deletes their data)."""
+    pledge.status, pledge.ended_at = PledgeStatus.CANCELLED, now
+    session.flush()
+    left = session.scalar(select(func.count(Pledge.id)).where(Pledge.user_id == user.id,
+                                                               Pledge.status == PledgeStatus.ACTIVE))
+    bump_counters(session, counter_deltas(user.district_code, [pledge.action_id], -1, household_changes=left == 0))
+
+
+def set_user_district(session: Session, user: User, code: str, now: datetime) -> bool:
+    """Store the household's district and move its pledges' counts there; False when it was already so."""
+    lock_user(session, user)
+    old = user.district_code
+    if old == code:
+        return False
+    actions = [p.action_id for p in active_pledges(session, user.id)]
+    if actions:
+        moves = counter_deltas(old, actions, -1, household_changes=True)
+        for k, v in counter_deltas(code, actions, +1, household_changes=True).items():
+            h0, p0 = moves.get(k, (0, 0))
+            moves[k] = (h0 + v[0], p0 + v[1])
+        bump_counters(session, moves)
+    user.district_code = code
+    user.updated_at = now
+    return True
+
+
+def delete_user_data(session: Session, user: User) -> None:
+    """Delete the users row and everything linked to it (check-ins, pledges), counters adjusted."""
+    lock_user(session, user)
+    actions = [p.action_id for p in active_pledges(session, user.id)]
+    if actions:
+        bump_counters(session, counter_deltas(user.district_code, actions, -1, household_changes=True))
+    delete_rows_of(session, user)
+
+
+class CheckinChange(StrEnum):
+    """What recording a week's answer did."""
+
+    SAVED = "saved"          # a new answer
+    UPDATED = "updated"      # the week's answer changed
+    ALREADY = "already"      # the same answer again
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    change: CheckinChange
+    weeks: dict[date, bool]  # the pledge's answered weeks afterwards
+
+
+def record_checkin(session: Session, pledge: Pledge, week: date, done: bool, now: datetime) -> CheckinResult:
+    """Record whether a pledge was kept in a week: one row per pledge and week, a repeat never duplicates."""
+    row = session.scalar(select(CheckIn).where(CheckIn.pledge_id == pledge.id, CheckIn.week_start == week))
+    if row is not None and row.done == done:
+        change = CheckinChange.ALREADY
+    elif row is not None:
+        row.done = done
+        change = CheckinChange.UPDATED
+    else:
+        session.add(CheckIn(pledge_id=pledge.id, week_start=week, done=done, created_at=now))
+        change = CheckinChange.SAVED
+    session.flush()
+    return CheckinResult(change, checkins_of(session, [pledge.id])[pledge.id])
