@@ -73,21 +73,20 @@ def load_followers(url: str, n: int, ineligible_every: int) -> int:
     extra = 0
     stamp = "2025-01-01 00:00:00+00"
     with psycopg.connect(dsn) as conn:
-        with conn.cursor() as cur:
-            with cur.copy("COPY users (line_user_id, followed, blocked, opted_out, district_code, "
-                          "created_at, updated_at) FROM STDIN") as copy:
-                made = 0
-                i = 0
-                while made < n:
-                    i += 1
-                    uid = "U" + f"{i:032x}"
-                    if ineligible_every and i % ineligible_every == 0:
-                        blocked = (i // ineligible_every) % 2 == 0
-                        copy.write_row((uid, not blocked, blocked, not blocked, "5001", stamp, stamp))
-                        extra += 1
-                        continue
-                    copy.write_row((uid, True, False, False, "5001" if i % 25 == 0 else "5007", stamp, stamp))
-                    made += 1
+        with conn.cursor() as cur, cur.copy("COPY users (line_user_id, followed, blocked, opted_out, district_code, "
+                      "created_at, updated_at) FROM STDIN") as copy:
+            made = 0
+            i = 0
+            while made < n:
+                i += 1
+                uid = "U" + f"{i:032x}"
+                if ineligible_every and i % ineligible_every == 0:
+                    blocked = (i // ineligible_every) % 2 == 0
+                    copy.write_row((uid, not blocked, blocked, not blocked, "5001", stamp, stamp))
+                    extra += 1
+                    continue
+                copy.write_row((uid, True, False, False, "5001" if i % 25 == 0 else "5007", stamp, stamp))
+                made += 1
         conn.commit()
         conn.execute("ANALYZE users")
         conn.commit()

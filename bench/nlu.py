@@ -38,7 +38,7 @@ def main() -> None:
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    from bot.nlu import Matcher  # noqa: E402  (import time is part of start-up)
+    from bot.nlu import Matcher
     from bot.nlu.cli import evaluate, read_tsv
 
     t1 = time.perf_counter()

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +34,13 @@ from bot.flows.checkin import status_messages  # noqa: E402
 from bot.flows.community import community_messages  # noqa: E402
 from bot.impact import current_week_start  # noqa: E402
 from bot.registry import Registry  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.models import Pledge  # noqa: E402
 from bot.store.pledges import recount  # noqa: E402
 from bot.store.users import load_user  # noqa: E402
 from bot.turn import Ctx  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from bot.store.models import Pledge  # noqa: E402
 
-NOW = datetime(2025, 6, 4, 5, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 4, 5, 0, tzinfo=UTC)
 
 
 def load(db: Database, content, households: int, n_pledges: int, seed: int = 7) -> tuple[int, int]:

@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def web_command(port: int, app_spec: str) -> list[str]:
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
     cmd = line.split(":", 1)[1].strip().replace("$PORT", str(port))
     parts = shlex.split(cmd)
     parts[-1] = app_spec

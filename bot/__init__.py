@@ -7,12 +7,12 @@ import os
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
-import logging  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-from flask import Flask  # noqa: E402
+from flask import Flask
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """`flask chat`: talk to the bot in a terminal, on the same core and database as LINE."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 from flask.cli import with_appcontext

@@ -1,11 +1,12 @@
 """Time in one place: UTC for storage, Asia/Bangkok for what residents and the office read."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-UTC = timezone.utc
+
+__all__ = ["BANGKOK", "UTC", "as_utc", "bangkok_text", "utcnow"]
 
 
 def utcnow() -> datetime:

@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import urllib3
 from linebot.v3.messaging import (
@@ -79,7 +80,7 @@ def _split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
-def _fit_quick_reply(quick: dict | None) -> dict | None:
+def _fit_quick_reply(quick: dict[str, Any] | None) -> dict[str, Any] | None:
     if not quick:
         return None
     items = []
@@ -99,9 +100,9 @@ def _fit_quick_reply(quick: dict | None) -> dict | None:
     return {"items": items} if items else None
 
 
-def fit_to_limits(messages: list[dict]) -> list[dict]:
+def fit_to_limits(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The same messages, split or shortened so LINE accepts them in one request."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     quick = None
     for m in messages:
         m = dict(m)
@@ -130,7 +131,7 @@ def fit_to_limits(messages: list[dict]) -> list[dict]:
     return out
 
 
-def to_sdk(messages: list[dict]) -> list[Message]:
+def to_sdk(messages: list[dict[str, Any]]) -> list[Message]:
     """SDK models of the messages, within LINE's limits."""
     key = json.dumps(messages, ensure_ascii=False, sort_keys=True)
     return list(_to_sdk_cached(key))
@@ -142,27 +143,27 @@ def _to_sdk_cached(key: str) -> tuple[Message, ...]:
     return tuple(Message.from_dict(m) for m in fit_to_limits(json.loads(key)))
 
 
-def to_wire(messages: list[dict]) -> list[dict]:
+def to_wire(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The JSON LINE receives for these messages: fitted, validated by the SDK's models once."""
     return _to_wire_cached(json.dumps(messages, ensure_ascii=False, sort_keys=True))
 
 
 @functools.lru_cache(maxsize=512)
-def _to_wire_cached(key: str) -> list[dict]:
+def _to_wire_cached(key: str) -> list[dict[str, Any]]:
     return [m.to_dict() for m in _to_sdk_cached(key)]
 
 
-class _WireReply(ReplyMessageRequest):
+class _WireReply(ReplyMessageRequest):  # type: ignore[misc]  # the SDK is untyped for mypy
     """A reply whose messages were serialised once (the SDK's to_dict is the costly part)."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"replyToken": self.reply_token, "messages": self.__dict__["_wire"]}
 
 
-class _WireMulticast(MulticastRequest):
+class _WireMulticast(MulticastRequest):  # type: ignore[misc]  # the SDK is untyped for mypy
     """A multicast whose messages were serialised once for the whole campaign."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"to": self.to, "messages": self.__dict__["_wire"]}
 
 
@@ -179,7 +180,7 @@ class LineClient:
         self._api: MessagingApi | None = None
         self._blob: MessagingApiBlob | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: set[Future] = set()
+        self._pending: set[Future[SendResult]] = set()
 
     def _ensure(self) -> None:
         # Connection pools and threads must not cross a fork (gunicorn --preload).
@@ -233,7 +234,7 @@ class LineClient:
             return SendResult(0, None, type(e).__name__)
         return SendResult(resp.status_code, (resp.headers or {}).get("x-line-request-id"))
 
-    def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+    def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
         """Reply once; a retry after no answer is safe because reply tokens are single use."""
         wire = to_wire(messages)
         if not wire:
@@ -247,7 +248,7 @@ class LineClient:
                                 _preload_content=False)
         return result
 
-    def reply_later(self, reply_token: str, messages: list[dict]) -> Future:
+    def reply_later(self, reply_token: str, messages: list[dict[str, Any]]) -> Future[SendResult]:
         """Reply from a background thread, so the webhook's answer never waits for LINE."""
         self._ensure()
         assert self._pool is not None
@@ -256,7 +257,7 @@ class LineClient:
         future.add_done_callback(self._pending.discard)
         return future
 
-    def _reply_if_fresh(self, reply_token: str, messages: list[dict], queued_at: float) -> SendResult:
+    def _reply_if_fresh(self, reply_token: str, messages: list[dict[str, Any]], queued_at: float) -> SendResult:
         # While LINE hangs, replies queue up; a token this old has expired, so don't spend a call on it.
         if time.monotonic() - queued_at > REPLY_TOKEN_LIFETIME:
             log.warning("reply dropped: it waited longer than a reply token lives")
@@ -272,10 +273,10 @@ class LineClient:
         for f in list(self._pending):
             try:
                 f.result(timeout=timeout)
-            except Exception:  # already logged by reply()
+            except Exception:  # noqa: S110 (already logged by reply())
                 pass
 
-    def multicast_prepared(self, to: list[str], messages: list[dict], retry_key: str,
+    def multicast_prepared(self, to: list[str], messages: list[dict[str, Any]], retry_key: str,
                            timeout: float | tuple[float, float] | None = None) -> SendResult:
         """multicast() for campaigns: `messages` are already fitted, validated and serialised
         (to_wire), so each of thousands of requests skips rebuilding them."""

@@ -7,12 +7,11 @@ send is valid (used by `flask content check` and the tests).
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from bot.content.model import Action, Answer, Content, Source
+from bot.content.model import Action, Adaptation, Answer, Content, Measures, Source
 from bot.fmt import fmt_number, shorten
 from bot.limits import MAX_ACTION_TEXT, MAX_ALT_TEXT, MAX_CAROUSEL, MAX_MESSAGES, MAX_POSTBACK_DATA, MAX_QUICK_REPLIES
 
@@ -83,7 +82,7 @@ def flex(alt_text: str, contents: dict[str, Any], quick: list[QuickReply] | None
 
 
 # -- quick replies to topics ------------------------------------------------------------------
-def intent_quick_reply(content: Content, intent: str) -> dict | None:
+def intent_quick_reply(content: Content, intent: str) -> QuickReply | None:
     """A quick reply whose message the language matcher maps to `intent`, or None if it has none."""
     label, ask = content.label_of(intent), content.ask_of(intent)
     if not label or not ask:
@@ -135,7 +134,7 @@ def source_footer(sources: Iterable[Source], content: Content) -> Message:
 
 def _bubble(title: str, rows: list[Message], sources: Iterable[Source], content: Content, links: Iterable[Source] = (),
             footer_buttons: list[QuickReply] | None = None) -> Message:
-    body: list[dict] = [_text(title, weight="bold", size="lg", color=DARK_GREEN)]
+    body: list[Message] = [_text(title, weight="bold", size="lg", color=DARK_GREEN)]
     if rows:
         body.append({"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows})
     srcs = _unique(sources)
@@ -156,6 +155,7 @@ def _bubble(title: str, rows: list[Message], sources: Iterable[Source], content:
 def answer_card(answer: Answer, content: Content) -> Message:
     """The bubble with an answer's details, its service links and its sources."""
     card = answer.card
+    assert card is not None, f"{answer.intent} has no card"
     return _bubble(card.title, [_point(p) for p in card.points], answer.sources, content, links=card.links)
 
 
@@ -237,9 +237,8 @@ def estimate_messages(content: Content, action_id: str) -> list[Message]:
 
 
 # -- data cards (measures, adaptation, factors) --------------------------------------------------
-def measures_card(content: Content, answer_sources: Iterable[Source] = ()) -> Message:
+def measures_card(content: Content, m: Measures, answer_sources: Iterable[Source] = ()) -> Message:
     """The 30 measures: what is known, and the listed measures by sector once the office adds them."""
-    m = content.measures
     intro = [_point(k) for k in m.known]
     n = len(m.items)
     if n == 0:
@@ -260,9 +259,8 @@ def measures_card(content: Content, answer_sources: Iterable[Source] = ()) -> Me
     return {"type": "carousel", "contents": bubbles[:MAX_CAROUSEL]}
 
 
-def adaptation_card(content: Content, answer_sources: Iterable[Source] = ()) -> Message:
+def adaptation_card(content: Content, ad: Adaptation, answer_sources: Iterable[Source] = ()) -> Message:
     """The 6 adaptation sectors: the province's once listed, else the national plan's, marked as such."""
-    ad = content.measures.adaptation
     if ad.sectors:
         rows = []
         for s in ad.sectors:
@@ -294,17 +292,17 @@ def answer_messages(content: Content, intent: str) -> list[Message]:
     """The intent's answer: a short text, then its card(s), sources visible, follow-ups as quick replies."""
     answer = content.answers[intent]
     quick = next_quick_replies(content, answer)
-    cards: list[dict] = []
+    cards: list[Message] = []
     sources_shown = False
     if answer.card is not None:
         cards.append(flex(answer.card.title, answer_card(answer, content)))
         sources_shown = True
     if answer.show == "measures" and content.measures is not None:
-        c = measures_card(content, () if sources_shown else answer.sources)
+        c = measures_card(content, content.measures, () if sources_shown else answer.sources)
         cards.append(flex(content.measures.card_title, c))
         sources_shown = True
     elif answer.show == "adaptation" and content.measures is not None:
-        c = adaptation_card(content, () if sources_shown else answer.sources)
+        c = adaptation_card(content, content.measures.adaptation, () if sources_shown else answer.sources)
         cards.append(flex(content.measures.adaptation.card_title, c))
         sources_shown = True
     elif answer.show == "factors":

@@ -55,7 +55,7 @@ def rich_menu_request(content: Any) -> RichMenuRequest:
 
 def _default_id(api: MessagingApi) -> str | None:
     try:
-        return api.get_default_rich_menu_id().rich_menu_id
+        return str(api.get_default_rich_menu_id().rich_menu_id)
     except ApiException as e:
         if e.status == 404:  # no default menu yet
             return None

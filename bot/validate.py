@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linebot.v3.messaging import FlexContainer, Message as SdkMessage
+from linebot.v3.messaging import FlexContainer
+from linebot.v3.messaging import Message as SdkMessage
 
 from bot import messages as msg
 from bot.content.model import Content
@@ -80,9 +81,8 @@ def _check_component(where: str, c: Any) -> list[str]:
     elif t == "button":
         if "action" not in c:
             p.append(f"{where}: button needs an action")
-    elif t == "image":
-        if not str(c.get("url", "")).startswith("https://"):
-            p.append(f"{where}: image needs an https url")
+    elif t == "image" and not str(c.get("url", "")).startswith("https://"):
+        p.append(f"{where}: image needs an https url")
     if "action" in c:
         p += _check_action(f"{where}.action", c["action"], label_required=(t == "button"))
     return p

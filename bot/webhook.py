@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
-from flask.typing import ResponseReturnValue
 from flask import request as flask_request
+from flask.typing import ResponseReturnValue
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhooks import (
     AudioMessageContent,
@@ -32,6 +32,7 @@ from linebot.v3.webhooks import (
 from sqlalchemy import delete
 
 from bot.deps import DatabaseDown, Deps, deps_of, run_turn
+from bot.store.db import rowcount
 from bot.store.models import ProcessedEvent
 from bot.turn import Message, Turn
 
@@ -134,8 +135,8 @@ def prune_event_ids(deps: Deps, now: datetime) -> None:
     try:
         with deps.db.session() as s:
             gone = s.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at < now - KEEP_EVENT_IDS))
-        if gone.rowcount:
-            log.info("forgot %d processed event ids older than %s", gone.rowcount, KEEP_EVENT_IDS)
+        if rowcount(gone):
+            log.info("forgot %d processed event ids older than %s", rowcount(gone), KEEP_EVENT_IDS)
     except Exception as e:  # housekeeping must never fail a webhook
         log.warning("could not prune processed event ids (%s)", type(e).__name__)
 

@@ -15,7 +15,6 @@ from tests import events
 from tests.fakeline import FakeLine
 
 
-
 @pytest.fixture(scope="session")
 def fake_line_server():
     fake = FakeLine(token=events.TOKEN)

@@ -29,13 +29,14 @@ import threading
 import time
 import uuid
 import zlib
-from functools import lru_cache
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeLine", "Call", "png_bytes", "make_user_id"]
+__all__ = ["Call", "FakeLine", "make_user_id", "png_bytes"]
 
 # ----------------------------------------------------------------------------------------------
 # LINE's wording of errors
@@ -256,7 +257,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, addr, handler, fake: "FakeLine"):
+    def __init__(self, addr, handler, fake: FakeLine):
         self.fake = fake
         super().__init__(addr, handler)
 
@@ -282,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format, *args):  # noqa: A002 - silence stderr logging
+    def log_message(self, format, *args):
         pass
 
     def _handle(self):
@@ -320,7 +321,7 @@ class FakeLine:
         self._reset_state()
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "FakeLine":
+    def start(self) -> FakeLine:
         if self._server is not None:
             return self
         self._stop.clear()
@@ -351,7 +352,7 @@ class FakeLine:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "FakeLine":
+    def __enter__(self) -> FakeLine:
         return self.start()
 
     def __exit__(self, *exc) -> None:

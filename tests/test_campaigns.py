@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from bot.store.models import Campaign, CampaignBatch, Pledge, User
 from tests import events
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Chiang Mai
+NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Chiang Mai
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -99,8 +99,8 @@ def test_at_is_chiang_mai_time_unless_a_zone_is_given(app, runner, fake_line):
     local = create(runner, "--name", "a", "--text", "x", "--at", "2030-01-01T09:00")
     zoned = create(runner, "--name", "b", "--text", "x", "--at", "2030-01-01T09:00+00:00")
     with app.extensions["deps"].db.session() as s:
-        assert as_utc(s.get(Campaign, local).scheduled_at) == datetime(2030, 1, 1, 2, 0, tzinfo=timezone.utc)
-        assert as_utc(s.get(Campaign, zoned).scheduled_at) == datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+        assert as_utc(s.get(Campaign, local).scheduled_at) == datetime(2030, 1, 1, 2, 0, tzinfo=UTC)
+        assert as_utc(s.get(Campaign, zoned).scheduled_at) == datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
         assert s.get(Campaign, local).status == "scheduled"
 
 
@@ -405,7 +405,7 @@ def test_two_workers_racing_never_send_one_campaign_twice(app, runner, fake_line
     def worker(name: str) -> None:
         try:
             cp.worker_once(env, owner=name, on_due=at_the_same_time, on_claim=claims.append)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
@@ -439,7 +439,7 @@ def test_a_stale_claim_is_taken_over_and_a_live_one_is_not(app, runner, fake_lin
     users = add_users(app, 20)
     stale = create(runner, "--name", "stale", "--text", "t", "--at", "2020-01-01T08:00")
     live = create(runner, "--name", "live", "--text", "t", "--at", "2020-01-01T08:00")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.extensions["deps"].db.session() as s:
         for cid, beat in ((stale, now - timedelta(minutes=30)), (live, now)):
             c = s.get(Campaign, cid)

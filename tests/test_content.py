@@ -12,10 +12,11 @@ import yaml
 from flask import Flask
 from linebot.v3.messaging import FlexContainer, FlexMessage, Message
 
-from bot import messages as msg, validate
-from bot.content.cli import content_cli
-from bot.content import CONTENT_DIR, ContentError, load_content
+from bot import messages as msg
+from bot import validate
+from bot.content import CONTENT_DIR, ContentError, load_content, load_contents
 from bot.content.check import check_content, contract_intents
+from bot.content.cli import content_cli
 from bot.fmt import visible_length
 
 SHARED_CONTRACT = CONTENT_DIR.parent.parent / "shared" / "contracts" / "intents.yaml"
@@ -182,12 +183,22 @@ def test_measures_answer_says_where_the_full_list_is_kept(content):
     assert content.measures.total == 30 and content.measures.items == ()
 
 
+def test_a_measure_added_in_thai_only_is_reported_until_its_english_is_written(tmp_content):
+    def add(d):  # type: ignore[no-untyped-def]
+        d["measures"] = [{"id": "m01", "sector": "energy", "title": "มาตรการทดสอบพลังงาน", "source": "seed_4forcenews"}]
+    edit_yaml(tmp_content / "measures.yaml", add)
+    assert check_content(tmp_content) == ["content/measures.yaml: measures.m01.title_en: missing English text"]
+    english = load_contents(tmp_content).en  # the running bot still shows it, in Thai, meanwhile
+    assert "มาตรการทดสอบพลังงาน" in json.dumps(msg.answer_messages(english, "campaign_measures"), ensure_ascii=False)
+
+
 def test_measures_added_by_the_office_are_shown_without_code_change(tmp_content):
     def add(d):  # type: ignore[no-untyped-def]
         d["measures"] = [
             {"id": "m01", "sector": "energy", "title": "มาตรการทดสอบพลังงาน", "description": "คำอธิบาย",
+             "title_en": "A test energy measure", "description_en": "What it is", "source": "seed_4forcenews"},
+            {"id": "m02", "sector": "waste", "title": "มาตรการทดสอบขยะ", "title_en": "A test waste measure",
              "source": "seed_4forcenews"},
-            {"id": "m02", "sector": "waste", "title": "มาตรการทดสอบขยะ", "source": "seed_4forcenews"},
         ]
     edit_yaml(tmp_content / "measures.yaml", add)
     assert check_content(tmp_content) == []

@@ -9,9 +9,9 @@ import urllib.parse
 import pytest
 from sqlalchemy import func, select
 
-from bot import messages as msg, validate
-from bot.store.models import User
-from bot.store.models import Pledge
+from bot import messages as msg
+from bot import validate
+from bot.store.models import Pledge, User
 from tests import events
 from tests.reading import actions_in, all_text
 
@@ -137,7 +137,8 @@ def test_standby_events_are_neither_answered_nor_recorded(app, signed_post, fake
 @pytest.mark.parametrize("data", [
     "สวัสดีบอท random text", "x" * 300, urllib.parse.quote("ให้คำมั่นแยกขยะ"), "", "a=", "a=pledge.confirm",
     "a=pledge.checkin&p=99999999999999999999999&w=2025-03-10&d=1", "a=pledge.withdraw_ok&p=99999999999999999999",
-    "a=pledge.withdraw&p=-1", "a=pledge.withdraw_ok&p=3000000000", "a=pledge.checkin&p=2147483648&w=2025-03-10&d=0", "a=pledge.district&d=9999&n=p", "a=pledge.sector&s=%00", "a=action.estimate&id=",
+    "a=pledge.withdraw&p=-1", "a=pledge.withdraw_ok&p=3000000000", "a=pledge.checkin&p=2147483648&w=2025-03-10&d=0",
+    "a=pledge.district&d=9999&n=p", "a=pledge.sector&s=%00", "a=action.estimate&id=",
     "a=pledge.checkin&p=1&w=9999-99-99", "a=%E0%B8%81&a=pledge.stats", "%%%", "a=pledge.status&w=๒๕๖๘-๐๓-๑๐",
 ])
 def test_a_postback_the_bot_never_made_gets_a_polite_answer(app, signed_post, fake_line, data):

@@ -5,7 +5,7 @@ import json
 import random
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -338,7 +338,7 @@ def test_cli_unmatched_lists_the_most_frequent_texts_without_user_ids(nlu_runner
     from bot.store.models import UnmatchedText
 
     assert not any("user" in c.name for c in UnmatchedText.__table__.columns)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.extensions["deps"].db.session() as s:
         for text, n in (("ราคาทุเรียน", 3), ("วัดพระธาตุดอยสุเทพ", 1), ("ราคาทุเรียนนน", 1)):
             for _ in range(n):

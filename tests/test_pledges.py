@@ -6,24 +6,24 @@ dialogue core directly where the clock has to move.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot import messages as msg, validate
+from bot import messages as msg
+from bot import validate
 from bot.campaigns.compose import checkin_messages
 from bot.deps import run_turn
 from bot.impact import current_week_start
 from bot.store import pledges as store
+from bot.store.models import CheckIn, Pledge, PledgeCounter, User
 from bot.store.users import load_user
 from bot.turn import Turn
-from bot.store.models import User
-from bot.store.models import CheckIn, Pledge, PledgeCounter
 from tests import events
 from tests.reading import actions_in, all_text
 
-NOW = datetime(2025, 3, 5, 3, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Chiang Mai
+NOW = datetime(2025, 3, 5, 3, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Chiang Mai
 SARAPHI, MAE_RIM = "5019", "5007"
 
 
@@ -202,11 +202,10 @@ def test_the_active_pledge_constraint_holds_even_without_the_check(app):
 
     uid = events.user_id(6)
     pledge_directly(app, uid, "carpool")
-    with pytest.raises(IntegrityError):
-        with app.extensions["deps"].db.session() as s:
-            user = s.scalar(select(User).where(User.line_user_id == uid))
-            s.add(Pledge(user_id=user.id, action_id="carpool", status="active", started_at=NOW))
-            s.flush()
+    with pytest.raises(IntegrityError), app.extensions["deps"].db.session() as s:
+        user = s.scalar(select(User).where(User.line_user_id == uid))
+        s.add(Pledge(user_id=user.id, action_id="carpool", status="active", started_at=NOW))
+        s.flush()
     assert count(app, Pledge) == 1
 
 
@@ -272,7 +271,7 @@ def test_check_in_is_recorded_once_per_pledge_and_week_and_builds_a_streak(app, 
 
 def test_status_shows_start_date_streak_and_prorated_impact(app):
     uid = events.user_id(9)
-    start = datetime(2025, 1, 6, 3, 0, tzinfo=timezone.utc)   # Monday 6 Jan 2025, Chiang Mai morning
+    start = datetime(2025, 1, 6, 3, 0, tzinfo=UTC)   # Monday 6 Jan 2025, Chiang Mai morning
     now = start + timedelta(days=73)                        # 73 days later
     pledge_directly(app, uid, "carpool", now=start)         # 232.9 kg a year
     with app.extensions["deps"].db.session() as s:
@@ -297,13 +296,13 @@ def test_weekly_reminder_messages_for_the_campaign(app):
     uid = events.user_id(10)
     pledge_directly(app, uid, "ac_plus_one")
     pledge_directly(app, uid, "sort_waste")
-    assert current_week_start(datetime(2025, 3, 9, 18, 0, tzinfo=timezone.utc)) == date(2025, 3, 10)  # Mon 01:00 BKK
-    assert current_week_start(datetime(2025, 3, 9, 16, 0, tzinfo=timezone.utc)) == date(2025, 3, 3)   # Sun 23:00 BKK
+    assert current_week_start(datetime(2025, 3, 9, 18, 0, tzinfo=UTC)) == date(2025, 3, 10)  # Mon 01:00 BKK
+    assert current_week_start(datetime(2025, 3, 9, 16, 0, tzinfo=UTC)) == date(2025, 3, 3)   # Sun 23:00 BKK
     with app.extensions["deps"].db.session() as s:
         user = s.scalar(select(User).where(User.line_user_id == uid))
         mine = store.active_pledges(s, user.id)
     # The reminder the campaign office sends that week; its button opens this resident's check-in.
-    reminder = checkin_messages(app.extensions["deps"].content, None, datetime(2025, 3, 4, 3, 0, tzinfo=timezone.utc))
+    reminder = checkin_messages(app.extensions["deps"].content, None, datetime(2025, 3, 4, 3, 0, tzinfo=UTC))
     assert_valid(reminder)
     out = tap(app, uid, postback_for(reminder, "pledge.status", w="2025-03-03"))
     assert_valid(out)

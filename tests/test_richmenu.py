@@ -9,8 +9,8 @@ import pytest
 import yaml
 from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, MessagingApiBlob
 
-from bot.content.cli import richmenu_cli
 from bot.content import CONTENT_DIR, load_content, png_size
+from bot.content.cli import richmenu_cli
 from bot.richmenu import RichMenuError, deploy_richmenu
 from tests.fakeline import FakeLine
 

@@ -8,18 +8,18 @@ the generic apology).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
 
-from bot import messages as msg, validate
-from bot.store.models import User
-from bot.store.models import CheckIn, Pledge, PledgeCounter
+from bot import messages as msg
+from bot import validate
+from bot.store.models import CheckIn, Pledge, PledgeCounter, User
 from tests import events
 from tests.reading import actions_in, all_text
 
-NOW = datetime(2025, 3, 12, 3, 0, tzinfo=timezone.utc)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai
+NOW = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai
 THIS_MONDAY = "2025-03-10"
 
 

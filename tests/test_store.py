@@ -24,9 +24,8 @@ def test_an_event_id_is_stored_once(app):
     db = app.extensions["deps"].db
     with db.session() as s:
         s.add(ProcessedEvent(webhook_event_id="01ABC"))
-    with pytest.raises(IntegrityError):
-        with db.session() as s:
-            s.add(ProcessedEvent(webhook_event_id="01ABC"))
+    with pytest.raises(IntegrityError), db.session() as s:
+        s.add(ProcessedEvent(webhook_event_id="01ABC"))
 
 
 def test_many_threads_writing_at_once_never_see_database_is_locked(app):

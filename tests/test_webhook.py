@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -50,7 +51,7 @@ def test_signature_by_another_channel_is_refused(signed_post, fake_line, app):
 
 
 @pytest.mark.parametrize("body", [b"not json", b"{}", b"[]", b'{"events": "nope"}', b'{"events": [42]}',
-                                  "{\"events\": [{\"type\": \"message\"".encode()])
+                                  b"{\"events\": [{\"type\": \"message\""])
 def test_signed_but_malformed_body_gets_400(client, app, fake_line, body):
     resp = client.post("/callback", data=body, headers={"X-Line-Signature": events.sign(body)})
     assert resp.status_code == 400
@@ -260,9 +261,9 @@ def test_an_oversized_body_is_refused(client, app):
 
 
 def test_event_ids_are_forgotten_after_a_month(app, signed_post):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     app.extensions["deps"].clock = lambda: start
     signed_post(events.payload(events.text("สวัสดีค่ะ")))
     assert count(app, ProcessedEvent) == 1

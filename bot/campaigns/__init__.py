@@ -7,7 +7,7 @@ LINE), cli (`flask campaign …`). Their database side is bot/store/campaigns.py
 from bot.campaigns.audience import describe_audience, parse_audience
 from bot.campaigns.compose import CHECKIN_POSTBACK, build_messages
 from bot.campaigns.errors import CampaignError, ClaimLost, QuotaExceeded
-from bot.campaigns.sender import Plan, RateLimiter, SendEnv, SendReport, Sender, read_quota
+from bot.campaigns.sender import Plan, RateLimiter, SendEnv, Sender, SendReport, read_quota
 from bot.campaigns.service import (
     cancel,
     create_campaign,

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -88,6 +88,7 @@ def send_command(campaign_id: int, dry_run: bool) -> None:
             plan = cp.plan_send(env, campaign_id)
             with env.db.session() as s:
                 c = s.get(Campaign, campaign_id)
+                assert c is not None  # plan_send found it
                 click.echo(f"dry run: campaign {campaign_id} ({c.status}) to {cp.describe_audience(content, c.audience)}")
             click.echo(plan.describe())
             if not plan.fits:

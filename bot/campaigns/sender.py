@@ -30,7 +30,7 @@ from bot.content.model import Content
 from bot.limits import MAX_MULTICAST
 from bot.line import LineClient, SendResult, to_wire
 from bot.store.campaigns import audience_page, count_audience, release
-from bot.store.db import Database
+from bot.store.db import Database, rowcount, table_of
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus, User
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ class SendReport:
 
 
 def backoff(env: SendEnv, attempt: int) -> float:
-    return min(env.max_backoff, env.base_backoff * (2 ** max(0, attempt - 1)))
+    return float(min(env.max_backoff, env.base_backoff * (2 ** max(0, attempt - 1))))
 
 
 class Sender:
@@ -215,7 +215,7 @@ class Sender:
         self._quota_lock = threading.Lock()
 
     # -- one batch, in a sending thread -----------------------------------------------------
-    def send_batch(self, job: Job, sdk_messages: list) -> BatchOutcome:
+    def send_batch(self, job: Job, sdk_messages: list[dict[str, Any]]) -> BatchOutcome:
         env = self.env
         attempts = rate_waits = errors = 0
         while True:
@@ -297,7 +297,7 @@ class Sender:
             values["cursor_user_id"] = cursor
         r = s.execute(update(Campaign).where(Campaign.id == self.campaign_id, Campaign.claimed_by == self.owner)
                       .values(**values).execution_options(synchronize_session=False))
-        if r.rowcount != 1:
+        if rowcount(r) != 1:
             raise ClaimLost(f"campaign {self.campaign_id} was taken over by another sender; this one stops")
 
     def write_outcomes(self, s: Session, outcomes: list[BatchOutcome]) -> None:
@@ -332,7 +332,7 @@ class Sender:
             jobs.append(Job(0, next_seq, key, chunk))
             next_seq += 1
         if rows:
-            table = CampaignBatch.__table__
+            table = table_of(CampaignBatch)
             inserted = s.execute(table.insert().returning(table.c.id, table.c.seq), rows).all()
             by_seq = {seq: bid for bid, seq in inserted}
             for job in jobs:
@@ -341,7 +341,7 @@ class Sender:
         self.heartbeat(s, cursor)
         return jobs, cursor, len(ids) < self.env.page_size * count
 
-    def produce(self, audience: str, cursor: int, next_seq: int, ready: "queue.Queue[Job]",
+    def produce(self, audience: str, cursor: int, next_seq: int, ready: queue.Queue[Job],
                 done: threading.Event, errors: list[BaseException]) -> None:
         """In its own thread: record batches ahead of the senders, so database time overlaps sending."""
         env = self.env
@@ -362,7 +362,7 @@ class Sender:
                                 return  # recorded, not sent: a resume sends it under its key
                 if exhausted:
                     return
-        except BaseException as e:  # noqa: BLE001  (handed to the sending thread)
+        except BaseException as e:
             errors.append(e)
             self.stop.set()
         finally:
@@ -381,7 +381,8 @@ class Sender:
             next_seq = (s.scalar(select(func.max(CampaignBatch.seq))
                                  .where(CampaignBatch.campaign_id == self.campaign_id)) or 0) + 1
             done_before = int(s.scalar(select(func.coalesce(func.sum(CampaignBatch.size), 0)).where(
-                CampaignBatch.campaign_id == self.campaign_id, CampaignBatch.status.in_((BatchStatus.SENT, BatchStatus.FAILED)))) or 0)
+                CampaignBatch.campaign_id == self.campaign_id,
+                CampaignBatch.status.in_((BatchStatus.SENT, BatchStatus.FAILED)))) or 0)
             remaining = count_audience(s, audience, cursor) + sum(len(j.user_ids) for j in pending)
             self.heartbeat(s)
         limit, used = read_quota(env.line)

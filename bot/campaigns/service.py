@@ -13,7 +13,7 @@ from bot.campaigns.audience import parse_audience
 from bot.campaigns.claims import new_owner, owner_is_dead
 from bot.campaigns.compose import build_messages, validate_messages
 from bot.campaigns.errors import CampaignError, ClaimLost, QuotaExceeded
-from bot.campaigns.sender import Plan, SendEnv, SendReport, Sender, read_quota
+from bot.campaigns.sender import Plan, SendEnv, Sender, SendReport, read_quota
 from bot.clock import BANGKOK, UTC, as_utc, bangkok_text, utcnow
 from bot.content.model import Content
 from bot.store import campaigns as store

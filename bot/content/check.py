@@ -9,7 +9,7 @@ from bot.content.loader import CONTENT_DIR, read_contents
 
 # The English content is being written: until it lands, a missing English text falls back to
 # Thai without failing the check. (Set to True by the commit that adds the English.)
-REQUIRE_ENGLISH = False
+REQUIRE_ENGLISH = True
 
 
 def contract_intents(path: Path) -> tuple[list[str], str]:

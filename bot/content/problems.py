@@ -56,11 +56,11 @@ class Problems:
         if not isinstance(value, str):
             self.problem(where, f"must be text, not {type(value).__name__}")
             return str(value)
-        value = value.strip()
-        if max_len is not None and len(value) > max_len:
-            self.problem(where, f"{len(value)} characters, over LINE's limit of {max_len}")
-        self.script_check(where, value)
-        return value
+        text: str = value.strip()
+        if max_len is not None and len(text) > max_len:
+            self.problem(where, f"{len(text)} characters, over LINE's limit of {max_len}")
+        self.script_check(where, text)
+        return text
 
     def local(self, where: str, d: dict[str, Any], key: str, *, required: bool = True,
               max_len: int | None = None) -> str:

@@ -9,6 +9,7 @@ from bot.content.problems import Problems, with_en
 from bot.limits import MAX_LABEL
 
 URL_RE = re.compile(r"^https?://[^\s]+$")
+THAI = re.compile(r"[\u0e00-\u0e7f]")
 
 
 def read_source(p: Problems, where: str, sid: str, s: Any) -> Source:
@@ -17,8 +18,11 @@ def read_source(p: Problems, where: str, sid: str, s: Any) -> Source:
     url = p.string(f"{where}.url", s.get("url"), max_len=1000)
     if url and not URL_RE.match(url):
         p.problem(f"{where}.url", f"not an http(s) link: {url!r}")
-    return Source(id=sid, label=p.local(where, s, "label", max_len=MAX_LABEL), title=p.local(where, s, "title"),
-                  url=url)
+    # A label that is a name in Latin letters ("Nation Thailand") reads the same in English.
+    label = str(s.get("label") or "")
+    label = p.local(where, s, "label", max_len=MAX_LABEL) if THAI.search(label) else \
+        p.string(f"{where}.label", label, max_len=MAX_LABEL)
+    return Source(id=sid, label=label, title=p.local(where, s, "title"), url=url)
 
 
 def load_sources(p: Problems) -> dict[str, Source]:

@@ -10,14 +10,13 @@ from enum import StrEnum
 
 from bot import messages as msg
 from bot.content.model import District
+from bot.flows.common import action_of, bubble, button, carousel, next_quick, stop_quick, t
 from bot.fmt import shorten
 from bot.nlu.matcher import Match
 from bot.registry import Registry
 from bot.store.pledges import set_user_district
 from bot.turn import Ctx, Message, Turn
 from bot.words import plain
-
-from bot.flows.common import action_of, bubble, button, carousel, next_quick, stop_quick, t
 
 NEXT_PLEDGE = "p"  # what to do once the district is known: go on with the pledge
 

@@ -5,6 +5,6 @@ import os
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
-from bot.nlu.matcher import Match, Matcher  # noqa: E402
+from bot.nlu.matcher import Match, Matcher
 
 __all__ = ["Match", "Matcher"]

@@ -31,7 +31,7 @@ class NaiveBayes:
         """Count features per class; uniform prior (phrase counts are not frequencies)."""
         self.classes = sorted(set(labels))
         ci = {c: i for i, c in enumerate(self.classes)}
-        counts: dict[str, Counter] = {}
+        counts: dict[str, Counter[int]] = {}
         totals = [0] * len(self.classes)
         for feats, label in zip(docs, labels):
             i = ci[label]

@@ -52,9 +52,9 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
 
 def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict[str, Any]:
     """Accuracy, per-intent precision/recall, out-of-scope rates and confusions."""
-    tp: Counter = Counter()
-    predicted: Counter = Counter()
-    gold_n: Counter = Counter()
+    tp: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    gold_n: Counter[str] = Counter()
     confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
     oos = oos_ok = ins = ins_rejected = ins_unsure = 0
     for text, gold in rows:
@@ -126,8 +126,8 @@ def unmatched_command(limit: int) -> None:
     from bot.store.models import UnmatchedText
 
     matcher = get_matcher()
-    counts: Counter = Counter()
-    guesses: dict[str, Counter] = defaultdict(Counter)
+    counts: Counter[str] = Counter()
+    guesses: dict[str, Counter[str]] = defaultdict(Counter)
     with deps_of().db.session() as session:
         stmt = select(UnmatchedText.text, UnmatchedText.intent, func.count()).group_by(
             UnmatchedText.text, UnmatchedText.intent

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.nlu.normalize import TONE_MARKS, strip_tones
 
@@ -16,7 +17,7 @@ from bot.nlu.normalize import TONE_MARKS, strip_tones
 _FUZZY_MIN_LEN = 5
 
 
-def _alternation(words: Iterable[str]) -> re.Pattern:
+def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
 
 
@@ -52,7 +53,7 @@ def _span(cleaned: str, index: list[int], start: int, end: int) -> tuple[int, in
 class DistrictFinder:
     """Finds one of the 25 districts from its name, aliases or a one-letter typo."""
 
-    def __init__(self, districts: list[Mapping], lexicon: Mapping, clean: Callable[[str], str]) -> None:
+    def __init__(self, districts: list[Mapping[str, Any]], lexicon: Mapping[str, Any], clean: Callable[[str], str]) -> None:
         def key(form: str) -> str:
             return strip_tones(clean(str(form))).replace(" ", "")
 

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pythainlp.corpus import thai_words
@@ -47,12 +48,12 @@ class Match:
 
     intent: str
     score: float
-    entities: dict = field(default_factory=dict)
+    entities: dict[str, str] = field(default_factory=dict)
     confident: bool = True
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     normalized: str = ""  # the cleaned text (what may be kept as unmatched; no user id)
 
-    def to_json(self, text: str) -> dict:
+    def to_json(self, text: str) -> dict[str, Any]:
         """The CLI contract's object: {"text", "intent", "score", "entities"}."""
         return {"text": text, "intent": self.intent, "score": round(self.score, 4), "entities": self.entities}
 
@@ -75,10 +76,10 @@ class _Analysis:
     action: str | None
 
 
-def _load_yaml(path: Path):
+def _load_yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
     with path.open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=loader)
+        return yaml.load(f, Loader=loader)  # noqa: S506 (a safe loader, in C)
 
 
 class Matcher:
@@ -86,9 +87,9 @@ class Matcher:
 
     def __init__(
         self,
-        lexicon: Mapping,
+        lexicon: Mapping[str, Any],
         training: Mapping[str, Sequence[str]],
-        districts: list[Mapping],
+        districts: list[Mapping[str, Any]],
         trie: Trie | None = None,
     ) -> None:
         self.lexicon = lexicon
@@ -157,7 +158,7 @@ class Matcher:
         districts = _load_yaml(content_dir / "districts.yaml") or []
         return cls(lexicon, training, districts)
 
-    def _extra_words(self, districts: list[Mapping]) -> set[str]:
+    def _extra_words(self, districts: list[Mapping[str, Any]]) -> set[str]:
         words = set(self.norm.vocabulary())
         words.update(str(w) for w in self.lexicon.get("domain_words") or ())
         for d in districts:
@@ -239,15 +240,16 @@ class Matcher:
                 return r.intent
         return None
 
-    def _entities(self, intent: str, a: _Analysis) -> dict:
-        ents: dict = {}
+    def _entities(self, intent: str, a: _Analysis) -> dict[str, str]:
+        ents: dict[str, str] = {}
         if a.district is not None:
             ents["district"] = a.district.value
         if a.action is not None and intent in ACTION_INTENTS:
             ents["action"] = a.action
         return ents
 
-    def _make(self, intent: str, score: float, a: _Analysis, confident: bool = True, alternatives=None) -> Match:
+    def _make(self, intent: str, score: float, a: _Analysis, confident: bool = True,
+              alternatives: list[tuple[str, float]] | None = None) -> Match:
         if intent == SET_DISTRICT and a.district is None:
             # "ย้ายไปอยู่สารพีแล้ว": try once more forgiving one wrong letter
             found = self.districts.find(a.cleaned, fuzzy=True)

@@ -10,10 +10,12 @@ All the words come from content/nlu/lexicon.yaml.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from pythainlp.tokenize import word_tokenize
-from pythainlp.util import Trie, normalize as th_normalize, thai_digit_to_arabic_digit
+from pythainlp.util import Trie, thai_digit_to_arabic_digit
+from pythainlp.util import normalize as th_normalize
 
 # Thai tone marks (ไม้เอก, ไม้โท, ไม้ตรี, ไม้จัตวา): often missing or wrong in chat.
 TONE_MARKS = "\u0e48\u0e49\u0e4a\u0e4b"
@@ -51,7 +53,7 @@ def _alternation(words: Iterable[str]) -> str:
 class Normalizer:
     """Normalises text with the lexicon's maps; tokenises over a shared trie."""
 
-    def __init__(self, lexicon: Mapping, trie: Trie | None = None) -> None:
+    def __init__(self, lexicon: Mapping[str, Any], trie: Trie | None = None) -> None:
         def strings(name: str) -> dict[str, str]:
             return {str(k).lower(): str(v) for k, v in (lexicon.get(name) or {}).items()}
 
@@ -127,7 +129,7 @@ class WordSet(Trie):
     sets takes a fraction of it, and the answers are the same.
     """
 
-    def __init__(self, words: Iterable[str]) -> None:  # noqa: D107 (no Trie nodes are built)
+    def __init__(self, words: Iterable[str]) -> None:
         self._words: set[str] = {w for w in (word.strip() for word in words) if w}
         self._stems: set[str] = {w[:i] for w in self._words for i in range(1, len(w))}
 
@@ -154,7 +156,7 @@ class WordSet(Trie):
     def __contains__(self, key: str) -> bool:
         return key in self._words
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._words)
 
     def __len__(self) -> int:

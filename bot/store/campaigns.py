@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.store.db import rowcount
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus, Pledge, PledgeStatus, User
 
 # Statuses from which `campaign send` may (re)start a campaign.
@@ -25,7 +26,7 @@ class NoSuchCampaign(LookupError):
 
 def audience_conditions(audience: str) -> list[ColumnElement[bool]]:
     """Who receives a campaign with this audience, decided at send time."""
-    conds = [User.followed.is_(True), User.blocked.is_(False), User.opted_out.is_(False)]
+    conds: list[ColumnElement[bool]] = [User.followed.is_(True), User.blocked.is_(False), User.opted_out.is_(False)]
     kind, _, arg = audience.partition(":")
     active = and_(Pledge.user_id == User.id, Pledge.status == PledgeStatus.ACTIVE)
     if kind == "district":
@@ -60,7 +61,8 @@ def audience_page(session: Session, audience: str, after_user_id: int, limit: in
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-        joined, last = conn.execute(select(func.string_agg(inner.c.line_user_id, aggregate_order_by(literal_column("','"), inner.c.id)),
+        ordered: Any = aggregate_order_by(literal_column("','"), inner.c.id)
+        joined, last = conn.execute(select(func.string_agg(inner.c.line_user_id, ordered),
                                            func.max(inner.c.id))).one()
         return (joined.split(",") if joined else []), last
     rows = conn.execute(select(inner.c.id, inner.c.line_user_id).order_by(inner.c.id)).all()
@@ -73,7 +75,7 @@ def claim(session: Session, campaign_id: int, owner: str, now: datetime, *, stat
 
     One UPDATE whose WHERE says "still claimable": of two racing senders only one sees rowcount 1.
     """
-    claimable = [Campaign.status.in_(list(statuses))]
+    claimable: list[ColumnElement[bool]] = [Campaign.status.in_(list(statuses))]
     if due_only:
         claimable = [and_(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)]
     stale = and_(Campaign.status == CampaignStatus.SENDING, Campaign.claimed_at < now - timedelta(seconds=stale_after))
@@ -86,14 +88,14 @@ def claim(session: Session, campaign_id: int, owner: str, now: datetime, *, stat
         .values(status=CampaignStatus.SENDING, claimed_by=owner, claimed_at=now,
                 started_at=func.coalesce(Campaign.started_at, now))
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def release(session: Session, campaign_id: int, owner: str, **values: Any) -> bool:
     result = session.execute(
         update(Campaign).where(Campaign.id == campaign_id, Campaign.claimed_by == owner)
         .values(claimed_by=None, **values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def due_campaign_ids(session: Session, now: datetime, stale_after: float) -> list[int]:
@@ -153,4 +155,4 @@ def list_rows(session: Session) -> list[tuple[Campaign, int]]:
 def cancel(session: Session, campaign_id: int) -> bool:
     r = session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(SENDABLE))
                         .values(status=CampaignStatus.CANCELLED).execution_options(synchronize_session=False))
-    return r.rowcount == 1
+    return rowcount(r) == 1

@@ -5,14 +5,15 @@ import fcntl
 import os
 import threading
 import weakref
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import ContextManager, Iterator
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, create_engine, event, text
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -86,9 +87,14 @@ class Database:
         # A connection must never cross a fork (gunicorn --preload): children start with an
         # empty pool of their own.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (d := ref()) is not None and d.engine.dispose(close=False))
+        def forget_parent_connections() -> None:
+            d = ref()
+            if d is not None:
+                d.engine.dispose(close=False)
 
-    def _gated(self) -> ContextManager[None]:
+        os.register_at_fork(after_in_child=forget_parent_connections)
+
+    def _gated(self) -> AbstractContextManager[None]:
         return self.gate.hold() if self.gate else nullcontext()
 
     @contextmanager
@@ -125,3 +131,13 @@ def alembic_config(url: str) -> AlembicConfig:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def table_of(model: type[Any]) -> Table:
+    """A model's Core table (for bulk INSERT … RETURNING and dialect upserts)."""
+    return cast(Table, model.__table__)

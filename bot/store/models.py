@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -25,7 +25,7 @@ from bot.clock import utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class PledgeStatus(StrEnum):
@@ -71,6 +71,11 @@ class User(Base):
     # Named state of a conversation flow (e.g. "pledge.confirm") and its data.
     state: Mapped[str | None] = mapped_column(String(64))
     state_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The language the resident last wrote in ("th", "en"; None: not known yet, Thai).
+    lang: Mapped[str | None] = mapped_column(String(2))
+    # What was last shown (question-bank entry, topic, action, when), so a follow-up such as
+    # "แล้วเด็กล่ะ" can be read against it; ids only, never the resident's words.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -178,8 +183,12 @@ class Campaign(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     # Heartbeat of the claim: a sender moves it on while it works; a stale one may be taken over.
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Highest users.id already put into a batch: a resumed send continues after it.
+    # Highest users.id already put into a batch: a resumed send continues after it (Thai
+    # readers first, then, when the campaign has an English text, English readers).
     cursor_user_id: Mapped[int] = mapped_column(Integer, default=0)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    messages_en: Mapped[list[Any] | None] = mapped_column(JSON)
+    cursor_user_id_en: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -205,6 +214,8 @@ class CampaignBatch(Base):
     # LINE user ids of the members (users.line_user_id), fixed before the first attempt.
     user_ids: Mapped[list[Any]] = mapped_column(JSON)
     size: Mapped[int] = mapped_column(Integer)
+    # Which of the campaign's texts the batch receives.
+    lang: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
     status: Mapped[str] = mapped_column(String(12), default=BatchStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # True when LINE answered 409: an earlier attempt with this retry key had been accepted.

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Row, delete, func, literal_column, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from bot.store.db import table_of
 from bot.store.models import CheckIn, Pledge, PledgeCounter, PledgeStatus, User
 from bot.store.users import delete_rows_of, lock_user
 
@@ -62,20 +63,17 @@ def count_checkins(session: Session, user_id: int) -> int:
 # --- counters ------------------------------------------------------------------------------------
 
 def _upsert_counter(session: Session, scope: str, key: str, households: int, pledges: int) -> None:
-    table = PledgeCounter.__table__
+    table = table_of(PledgeCounter)
+    values = {"scope": scope, "key": key, "households": households, "pledges": pledges}
+    add = {"households": table.c.households + households, "pledges": table.c.pledges + pledges}
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(table).values(scope=scope, key=key, households=households, pledges=pledges)
-        stmt = stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={
-            "households": table.c.households + households, "pledges": table.c.pledges + pledges})
+        session.execute(pg_insert(table).values(values).on_conflict_do_update(index_elements=["scope", "key"], set_=add))
     else:
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
-        stmt = lite_insert(table).values(scope=scope, key=key, households=households, pledges=pledges)  # type: ignore[assignment]  # same statement API, another dialect's class
-        stmt = stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={  # type: ignore[attr-defined]
-            "households": table.c.households + households, "pledges": table.c.pledges + pledges})
-    session.execute(stmt)
+        session.execute(lite_insert(table).values(values).on_conflict_do_update(index_elements=["scope", "key"], set_=add))
 
 
 def bump_counters(session: Session, deltas: Deltas) -> None:
@@ -120,14 +118,14 @@ def recount(session: Session) -> None:
         rows[("district", d)][0] += n
         rows[("all", "")][0] += n
     if rows:
-        session.execute(PledgeCounter.__table__.insert(), [
+        session.execute(table_of(PledgeCounter).insert(), [
             {"scope": s, "key": k, "households": h, "pledges": p} for (s, k), (h, p) in rows.items()])
 
 
-def counter_rows(session: Session) -> list[Row[tuple[str, str, int, int]]]:
+def counter_rows(session: Session) -> list[tuple[str, str, int, int]]:
     """(scope, key, households, pledges) of every counter."""
-    return list(session.execute(
-        select(PledgeCounter.scope, PledgeCounter.key, PledgeCounter.households, PledgeCounter.pledges)))
+    return [(r.scope, r.key, r.households, r.pledges) for r in session.execute(
+        select(PledgeCounter.scope, PledgeCounter.key, PledgeCounter.households, PledgeCounter.pledges))]
 
 
 # --- changes ---------------------------------------------------------------------------------------
