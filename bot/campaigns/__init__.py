@@ -15,7 +15,6 @@ from bot.campaigns.service import (
     parse_at,
     plan_send,
     progress_of,
-    run_worker,
     send_now,
     worker_once,
 )
@@ -24,6 +23,6 @@ from bot.store.campaigns import count_audience
 __all__ = [
     "CHECKIN_POSTBACK", "CampaignError", "ClaimLost", "Plan", "QuotaExceeded", "RateLimiter", "SendEnv",
     "SendReport", "Sender", "build_messages", "cancel", "count_audience", "create_campaign", "describe_audience",
-    "list_rows", "parse_at", "parse_audience", "plan_send", "progress_of", "read_quota", "run_worker", "send_now",
+    "list_rows", "parse_at", "parse_audience", "plan_send", "progress_of", "read_quota", "send_now",
     "worker_once",
 ]

@@ -15,6 +15,7 @@ from bot import campaigns as cp
 from bot.clock import bangkok_text
 from bot.deps import deps_of
 from bot.store.models import Campaign
+from bot.worker import jobs_of, run_jobs
 
 campaign_cli = AppGroup("campaign", help="Campaign broadcasts: create, send, watch, schedule.")
 
@@ -187,8 +188,7 @@ def cancel_command(campaign_id: int) -> None:
 @click.option("--poll", default=15.0, show_default=True, help="Seconds between looks for due campaigns.")
 @click.option("--once", is_flag=True, help="One round, then exit (tests, cron).")
 def worker_command(poll: float, once: bool) -> None:
-    """Send scheduled campaigns when due; safe to run several at once."""
-    env = _env()
+    """The background worker: scheduled campaigns (and every other periodic job); safe to run several at once."""
     stop = threading.Event()
 
     def on_term(signum: int, frame: object) -> None:
@@ -197,7 +197,8 @@ def worker_command(poll: float, once: bool) -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_term)
+    deps = deps_of()
     try:
-        cp.run_worker(env, poll=poll, once=once, stop=stop)
+        run_jobs(deps, jobs_of(deps, poll), stop, once=once)
     except KeyboardInterrupt:
         stop.set()

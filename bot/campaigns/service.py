@@ -5,6 +5,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from bot.store import campaigns as store
 from bot.store.campaigns import SENDABLE, Progress, claim, count_audience, due_campaign_ids
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus
 from bot.turn import Message
+from bot.worker import Job
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +143,14 @@ def worker_once(env: SendEnv, *, owner: str | None = None, stop: threading.Event
     return reports
 
 
-def run_worker(env: SendEnv, *, poll: float, once: bool = False, stop: threading.Event | None = None) -> None:
-    """The Procfile's worker: send due campaigns, then wait poll seconds, until stopped."""
-    stop = stop or threading.Event()
+def worker_job(poll: float) -> Job:
+    """The worker's campaign job: send every due campaign, each round `poll` seconds apart."""
     owner = new_owner()
-    log.info("campaign worker %s started (poll every %s s)", owner, poll)
-    while not stop.is_set():
-        try:
-            worker_once(env, owner=owner, stop=stop)
-        except Exception:
-            if once:
-                raise
-            log.exception("campaign worker: a round failed; trying again after the poll interval")
-        if once:
-            break
-        stop.wait(poll)
-    log.info("campaign worker %s stopped", owner)
+
+    def run(deps: Deps, stop: threading.Event) -> None:
+        worker_once(SendEnv.from_deps(deps), owner=owner, stop=stop)
+
+    return Job("campaigns", poll, run)
 
 
 def progress_of(session: Session, campaign_id: int) -> Progress:

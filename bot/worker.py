@@ -1,0 +1,58 @@
+"""The Procfile's worker process: periodic jobs (scheduled campaigns, and what other parts add).
+
+Each part of the bot that needs background work declares a Job (a name, how often, and a
+function of the app's Deps and a stop event); `flask --app wsgi campaign worker` runs them all
+in one loop, each at its own interval, until SIGTERM. A job that fails is logged and tried again
+at its next turn; it never stops the others.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One kind of background work."""
+
+    name: str
+    every: float  # seconds between runs
+    run: Callable[[Deps, threading.Event], object]
+    next_at: float = field(default=0.0, compare=False)
+
+
+def jobs_of(deps: Deps, poll: float) -> list[Job]:
+    """Every job the worker runs; campaigns poll at `poll` seconds."""
+    from bot.campaigns.service import worker_job
+
+    return [worker_job(poll)]
+
+
+def run_jobs(deps: Deps, jobs: list[Job], stop: threading.Event, once: bool = False) -> None:
+    """Run each job when due, until stop is set (or once: each job one time, errors raised)."""
+    log.info("worker started: %s", ", ".join(f"{j.name} every {j.every:g} s" for j in jobs))
+    while not stop.is_set():
+        now = deps.monotonic()
+        for job in jobs:
+            if stop.is_set():
+                break
+            if job.next_at > now:
+                continue
+            job.next_at = now + job.every
+            try:
+                job.run(deps, stop)
+            except Exception:
+                if once:
+                    raise
+                log.exception("worker: %s failed; trying again in %g s", job.name, job.every)
+        if once:
+            break
+        wait = min(j.next_at for j in jobs) - deps.monotonic()
+        stop.wait(max(0.05, min(wait, 1.0)))
+    log.info("worker stopped")
