@@ -52,6 +52,11 @@ def respond(turn: Turn, ctx: Ctx) -> list[Message]:
         return on_text(turn, ctx)
     if turn.kind == "text":  # only spaces
         return [msg.text(ctx.content.text("core.small_talk"), quick=msg.topic_quick_replies(ctx.content))]
+    kind_handler = ctx.registry.kinds.get(turn.kind)
+    if kind_handler is not None:
+        answer = kind_handler(turn, ctx)
+        if answer is not None:
+            return answer
     return [msg.text(ctx.content.text("core.not_text"), quick=msg.topic_quick_replies(ctx.content))]
 
 
@@ -92,6 +97,10 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
                 return answer
     if is_small_talk(c, turn.text):
         return [msg.text(c.text("core.small_talk"), quick=msg.topic_quick_replies(c))]
+    for hook in ctx.registry.text_hooks:
+        hooked = hook(turn, ctx)
+        if hooked is not None:
+            return hooked
     if is_no(c, turn.text):
         return [msg.text(c.text("core.not_that"), quick=msg.topic_quick_replies(c))]
     match = ctx.matcher.classify(turn.text)

@@ -22,6 +22,13 @@ class PostbackHandler(Protocol):
     def __call__(self, turn: Turn, ctx: Ctx, params: dict[str, str], /) -> list[Message]: ...
 
 
+class TurnHandler(Protocol):
+    """Answers a turn before the matcher reads it (a text hook), or a kind of turn (a location…);
+    None lets the dialogue go on as usual."""
+
+    def __call__(self, turn: Turn, ctx: Ctx, /) -> list[Message] | None: ...
+
+
 class StateHandler(Protocol):
     """Answers text typed while the resident is in a state; None hands the text to the matcher."""
 
@@ -38,6 +45,8 @@ class Registry:
         self.intents: dict[str, IntentHandler] = {}
         self.postbacks: dict[str, PostbackHandler] = {}
         self.states: dict[str, StateHandler] = {}
+        self.text_hooks: list[TurnHandler] = []
+        self.kinds: dict[str, TurnHandler] = {}
 
     @staticmethod
     def _add(table: dict[str, H], keys: tuple[str, ...], fn: H) -> None:
@@ -57,3 +66,11 @@ class Registry:
     def state(self, fn: StateHandler, *states: str) -> None:
         """fn(turn, ctx) answers text typed while the resident is in one of these states."""
         self._add(self.states, states, fn)
+
+    def text_hook(self, fn: TurnHandler) -> None:
+        """fn(turn, ctx) may answer typed text before the matcher does (outside any flow state)."""
+        self.text_hooks.append(fn)
+
+    def kind(self, fn: TurnHandler, *kinds: str) -> None:
+        """fn(turn, ctx) answers turns of these kinds ("location", "sticker", …)."""
+        self._add(self.kinds, kinds, fn)

@@ -27,6 +27,9 @@ class Turn:
     data: str = ""
     # True in group chats and rooms: nothing may be stored about the members there.
     group: bool = False
+    # A shared location (kind "location"): where, as LINE sends it.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass

@@ -99,7 +99,7 @@ def turn_for(event: Any) -> Turn | None:
     if isinstance(m, (ImageMessageContent, VideoMessageContent, AudioMessageContent, FileMessageContent)):
         return Turn(user_id, "media")
     if isinstance(m, LocationMessageContent):
-        return Turn(user_id, "location")
+        return Turn(user_id, "location", latitude=m.latitude, longitude=m.longitude)
     return Turn(user_id, "other")
 
 
