@@ -47,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     contents = app.config.get("CONTENTS") or load_contents(content_dir)
     matcher = app.config.get("MATCHER")
     if matcher is None:
-        matcher = Matcher.from_content(content_dir)
+        matcher = Matcher.from_content(content_dir, cache_dir=Path(app.instance_path) / "nlu-cache")
         matcher.warm()  # in the main thread, before gunicorn forks or threads start
     line = LineClient(app.config["LINE_API_BASE_URL"], app.config["LINE_CHANNEL_ACCESS_TOKEN"],
                       connect_timeout=app.config["LINE_CONNECT_TIMEOUT"], read_timeout=app.config["LINE_READ_TIMEOUT"])

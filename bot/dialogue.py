@@ -11,12 +11,13 @@ import logging
 from enum import StrEnum
 
 from bot import messages as msg
+from bot.content.model import Lang
 from bot.nlu.matcher import Match
 from bot.nlu.normalize import fold_width
 from bot.registry import Registry
 from bot.store.models import UnmatchedText
 from bot.turn import Ctx, Message, Turn
-from bot.words import is_cancel, is_no, is_small_talk, is_yes
+from bot.words import in_words, is_cancel, is_no, is_small_talk, is_yes
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def handle(turn: Turn, ctx: Ctx) -> list[Message]:
     """Answer one turn of a 1:1 chat (or a group's mention)."""
     if turn.text:
         turn = dataclasses.replace(turn, text=fold_width(turn.text))
+    choose_language(turn, ctx)
     if turn.group:
         return handle_group(turn, ctx)
     if turn.kind == "follow":
@@ -43,6 +45,31 @@ def handle(turn: Turn, ctx: Ctx) -> list[Message]:
         # First contact without a follow (or right after deleting one's data): say what we keep.
         return [msg.text(ctx.content.text("core.privacy_notice"))] + answer
     return answer
+
+
+def choose_language(turn: Turn, ctx: Ctx) -> None:
+    """Answer in the language the resident writes, and remember it for buttons and broadcasts."""
+    lang = ctx.user.lang
+    if turn.kind == "text":
+        lang = ctx.matcher.language.of(turn.text, lang)
+    if not turn.group and lang != ctx.user.lang:
+        ctx.user.lang = lang
+    ctx.content = ctx.contents.of(lang)
+
+
+def switch_language(turn: Turn, ctx: Ctx) -> list[Message] | None:
+    """ "English please" / "ภาษาไทย": answer in that language from now on."""
+    for lang in (Lang.EN, Lang.TH):
+        if in_words(ctx.contents.of(lang), "core.lang_words", turn.text) or \
+                in_words(ctx.contents.of(other(lang)), "core.lang_words_other", turn.text):
+            ctx.user.lang = lang
+            ctx.content = ctx.contents.of(lang)
+            return [msg.text(ctx.content.text("core.lang_now"), quick=msg.topic_quick_replies(ctx.content))]
+    return None
+
+
+def other(lang: Lang) -> Lang:
+    return Lang.TH if lang == Lang.EN else Lang.EN
 
 
 def respond(turn: Turn, ctx: Ctx) -> list[Message]:
@@ -82,6 +109,13 @@ def on_postback(turn: Turn, ctx: Ctx) -> list[Message]:
 def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
     """Understand typed words and answer them, or ask what was meant."""
     c = ctx.content
+    for first in ctx.registry.first_hooks:
+        urgent = first(turn, ctx)
+        if urgent is not None:
+            return urgent
+    switched = switch_language(turn, ctx)
+    if switched is not None:
+        return switched
     if is_cancel(c, turn.text):
         had_state = ctx.user.state is not None
         ctx.clear_state()
@@ -118,6 +152,8 @@ def answer_intent(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
     if handler is not None:
         return handler(turn, ctx, match)
     if match.intent in ctx.content.answers:
+        if ctx.registry.topic_answer is not None:
+            return ctx.registry.topic_answer(turn, ctx, match)
         return msg.answer_messages(ctx.content, match.intent)
     log.warning("intent without an answer or flow: %s", match.intent)
     return fallback(ctx)

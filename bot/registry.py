@@ -46,7 +46,9 @@ class Registry:
         self.postbacks: dict[str, PostbackHandler] = {}
         self.states: dict[str, StateHandler] = {}
         self.text_hooks: list[TurnHandler] = []
+        self.first_hooks: list[TurnHandler] = []
         self.kinds: dict[str, TurnHandler] = {}
+        self.topic_answer: IntentHandler | None = None
 
     @staticmethod
     def _add(table: dict[str, H], keys: tuple[str, ...], fn: H) -> None:
@@ -70,6 +72,16 @@ class Registry:
     def text_hook(self, fn: TurnHandler) -> None:
         """fn(turn, ctx) may answer typed text before the matcher does (outside any flow state)."""
         self.text_hooks.append(fn)
+
+    def first_hook(self, fn: TurnHandler) -> None:
+        """fn(turn, ctx) may answer typed text before anything else, even mid-flow (emergencies)."""
+        self.first_hooks.append(fn)
+
+    def topics(self, fn: IntentHandler) -> None:
+        """fn(turn, ctx, match) answers the informational topics (an entry or the topic's overview)."""
+        if self.topic_answer is not None and self.topic_answer is not fn:
+            raise ValueError("the topics are already answered by another handler")
+        self.topic_answer = fn
 
     def kind(self, fn: TurnHandler, *kinds: str) -> None:
         """fn(turn, ctx) answers turns of these kinds ("location", "sticker", …)."""

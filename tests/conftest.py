@@ -41,7 +41,8 @@ def shared_content():
 def shared_matcher():
     from bot.nlu import Matcher
 
-    m = Matcher.from_content(CONTENT_DIR)
+    # The learnt models are cached beside the app's database (instance/), as the app does.
+    m = Matcher.from_content(CONTENT_DIR, cache_dir=CONTENT_DIR.parent / "instance" / "nlu-cache")
     m.warm()
     return m
 

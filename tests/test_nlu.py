@@ -66,14 +66,14 @@ def test_training_covers_every_contract_intent_with_enough_phrases():
 def test_evaluation_set_is_large_enough_and_never_trained_on(matcher):
     rows = read_tsv(EVAL_TSV)
     per_intent: dict[str, int] = {}
-    for _, intent in rows:
+    for _, intent, _ in rows:
         per_intent[intent] = per_intent.get(intent, 0) + 1
     assert set(per_intent) == intent_ids()
     assert all(n >= 10 for n in per_intent.values()), per_intent
     assert per_intent["out_of_scope"] >= 30
     training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
     trained = {matcher.normalize(str(p)).replace(" ", "") for ps in training.values() for p in ps}
-    leaked = [t for t, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
+    leaked = [t for t, _, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
     assert not leaked, f"evaluation phrases also in training.yaml: {leaked}"
 
 
@@ -92,14 +92,14 @@ def test_held_out_residents_messages_are_understood_and_never_trained_on(matcher
                                                                           accuracy, oos_rejected):
     rows = read_tsv(path)
     per_intent: dict[str, int] = {}
-    for _, intent in rows:
+    for _, intent, _ in rows:
         per_intent[intent] = per_intent.get(intent, 0) + 1
     assert set(per_intent) == intent_ids()
     assert all(n >= per_intent_min for n in per_intent.values()), per_intent
     assert per_intent["out_of_scope"] >= 40
     training = _yaml(CONTENT_DIR / "nlu" / "training.yaml")
     trained = {matcher.normalize(str(p)).replace(" ", "") for ps in training.values() for p in ps}
-    leaked = [t for t, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
+    leaked = [t for t, _, _ in rows if matcher.normalize(t).replace(" ", "") in trained - {""}]
     assert not leaked, f"{path.name} phrases also in training.yaml: {leaked}"
     report = evaluate(matcher, rows)
     assert report["accuracy"] >= accuracy, report["confusions"][:10]
@@ -116,7 +116,7 @@ def test_evaluation_set_accuracy_floor(matcher):
 
 def test_every_answer_is_a_contract_intent(matcher):
     ids = intent_ids()
-    for text, _ in read_tsv(EVAL_TSV):
+    for text, _, _ in read_tsv(EVAL_TSV):
         m = matcher.classify(text)
         assert m.intent in ids
         assert 0.0 <= m.score <= 1.0
@@ -295,7 +295,7 @@ def test_builds_and_classifies_with_downloads_and_network_forbidden(monkeypatch)
 
 
 def test_classify_is_thread_safe(matcher):
-    texts = [t for t, _ in read_tsv(EVAL_TSV)]
+    texts = [t for t, _, _ in read_tsv(EVAL_TSV)]
     expected = [matcher.classify(t) for t in texts]
     results: dict[int, list[Match]] = {}
 
@@ -313,12 +313,15 @@ def test_classify_is_thread_safe(matcher):
 
 # -- CLI -------------------------------------------------------------------------------------
 def test_cli_classify_writes_one_json_object_a_line(nlu_runner):
-    result = nlu_runner.invoke(args=["nlu", "classify"], input="จะแยกขยะ\nอยู่ อ.แม่ริม\n\nหวยงวดนี้\n")
+    result = nlu_runner.invoke(args=["nlu", "classify"],
+                               input="จะแยกขยะ\nอยู่ อ.แม่ริม\n\nหวยงวดนี้\nเด็กเล็กใส่หน้ากาก N95 ได้ไหม\nฝุ่นคืออะไร\n")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
-    assert [o["intent"] for o in lines] == ["pledge_start", "set_district", "out_of_scope"]
+    assert [o["intent"] for o in lines] == ["pledge_start", "set_district", "out_of_scope", "haze_pm25", "haze_pm25"]
     assert lines[0] == {"text": "จะแยกขยะ", "intent": "pledge_start", "score": lines[0]["score"],
-                        "entities": {"action": "sort_waste"}}
+                        "entities": {"action": "sort_waste"}, "answer": None}
+    assert lines[3]["answer"] == "mask_n95_kids"  # a specific question: its question-bank entry
+    assert lines[4]["answer"] is None  # a broad one: the topic's overview
     assert lines[1]["entities"] == {"district": "แม่ริม"}
     assert "แยกขยะ" in result.output  # ensure_ascii=False: Thai stays readable
 

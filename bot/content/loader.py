@@ -5,6 +5,7 @@ from pathlib import Path
 
 from bot.content.actions import load_actions, load_sectors_factors
 from bot.content.answers import check_answer_references, load_answers, reachable
+from bot.content.bank import load_bank_sources, load_entries
 from bot.content.districts import load_districts
 from bot.content.measures import load_measures
 from bot.content.model import Content, Contents, Lang
@@ -38,6 +39,9 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
                            texts.get("cards.per_year_unit", "kgCO2e/yr"))
     check_answer_references(p, answers, flows, topics, actions, measures)
     districts = load_districts(p)
+    p.sources = {**p.sources, **load_bank_sources(p)}
+    entry_topics = {i for i, a in answers.items() if a.informational} | {"out_of_scope"}
+    entries = load_entries(p, entry_topics, set(actions))
 
     def ask_of(intent: str) -> str | None:
         if not reachable(answers, flows, intent):
@@ -48,7 +52,7 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
     richmenu = load_richmenu(p, ask_of) if lang == Lang.TH else None
     content = Content(path=path, lang=lang, texts=texts, sources=p.sources, answers=answers, flows=flows,
                       topics=topics, sectors=sectors, factors=factors, actions=actions, measures=measures,
-                      districts=districts, richmenu=richmenu)
+                      districts=districts, richmenu=richmenu, entries=entries)
     return content, p
 
 

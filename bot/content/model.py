@@ -55,6 +55,34 @@ class Answer:
         return self.kind == "informational"
 
 
+class FollowUp(StrEnum):
+    """What a short follow-up question asks about the answer just given."""
+
+    HOW = "how"          # "แล้วต้องทำยังไง", "what should I do"
+    WHY = "why"          # "ทำไม", "why"
+    KIDS = "kids"        # "แล้วเด็กล่ะ", "what about kids"
+    ELDERS = "elders"    # "แล้วผู้สูงอายุล่ะ"
+    CONTACT = "contact"  # "ติดต่อใคร", "who do I call"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One specific question of the question bank (content/bank/*.yaml) and its answer."""
+
+    id: str
+    topic: str                       # the contract's intent it belongs to
+    label: str                       # quick-reply label that leads here
+    text: str                        # the answer (at most 350 visible characters)
+    sources: tuple[Source, ...]
+    related: tuple[str, ...]         # entry ids offered next
+    follow: dict[FollowUp, str]      # which entry answers a follow-up
+    questions: tuple[str, ...]       # how residents ask it, in every language (for the matcher)
+    ask: str                         # what its quick reply sends: its first question in this language
+    action: str | None = None        # the household action it is about (for "how much does it save")
+    safety: bool = False             # a symptom or an emergency: recognised before anything else
+    triggers: tuple[tuple[str, ...], ...] = ()
+
+
 @dataclass(frozen=True)
 class Flow:
     """An intent the dialogue core answers with a flow (pledges, districts, privacy...)."""
@@ -221,6 +249,7 @@ class Content:
     measures: Measures | None
     districts: list[District]
     richmenu: RichMenu | None
+    entries: dict[str, Entry] = field(default_factory=dict)
     _district_index: dict[str, District] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

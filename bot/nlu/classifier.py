@@ -15,6 +15,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 
 class NaiveBayes:
@@ -65,6 +66,18 @@ class NaiveBayes:
 
     def knows(self, feature: str) -> bool:
         return feature in self.weights
+
+    def state(self) -> dict[str, Any]:
+        """What a trained model is, as plain data (for the start-up cache)."""
+        return {"alpha": self.alpha, "classes": self.classes, "prior": self.prior, "base": self.base,
+                "weights": {f: [i for pair in w for i in pair] for f, w in self.weights.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NaiveBayes:
+        m = cls(alpha=float(state["alpha"]))
+        m.classes, m.prior, m.base = list(state["classes"]), list(state["prior"]), list(state["base"])
+        m.weights = {f: tuple(zip(w[::2], w[1::2], strict=True)) for f, w in state["weights"].items()}
+        return m
 
 
 class AveragedPerceptron:
@@ -147,6 +160,18 @@ class AveragedPerceptron:
         self.weights = weights
         self.bias = [b - x * inv for b, x in zip(bias, ub)]
         return self
+
+    def state(self) -> dict[str, Any]:
+        """What a trained model is, as plain data (for the start-up cache)."""
+        return {"epochs": self.epochs, "margin": self.margin, "classes": self.classes, "bias": self.bias,
+                "weights": {f: [i for pair in w for i in pair] for f, w in self.weights.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> AveragedPerceptron:
+        m = cls(epochs=int(state["epochs"]), margin=float(state["margin"]))
+        m.classes, m.bias = list(state["classes"]), list(state["bias"])
+        m.weights = {f: tuple(zip(w[::2], w[1::2], strict=True)) for f, w in state["weights"].items()}
+        return m
 
     def scores(self, feats: Sequence[str]) -> list[float]:
         """Score per class (same order as `classes`); each distinct feature counts once."""

@@ -33,31 +33,38 @@ def classify_command() -> None:
         click.echo(json.dumps(m.to_json(text), ensure_ascii=False))
 
 
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    """text<TAB>intent rows; a first row "text<TAB>intent" and # comments are skipped."""
-    rows = []
+def read_tsv(path: Path) -> list[tuple[str, str, str | None]]:
+    """text<TAB>intent[<TAB>entry] rows; a header row ("text<TAB>intent…") and # comments are skipped.
+
+    The entry column holds the question-bank entry that should answer, "-" when the topic's
+    overview (or a flow) should, and is absent when only the intent is tested.
+    """
+    rows: list[tuple[str, str, str | None]] = []
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f):
             line = line.rstrip("\r\n")
             if not line.strip() or line.startswith("#"):
                 continue
-            text, _, intent = line.rpartition("\t")
-            if n == 0 and (text, intent) == ("text", "intent"):
+            parts = line.split("\t")
+            if n == 0 and parts[0] == "text":
                 continue
-            if not text:
-                raise click.ClickException(f"{path}:{n + 1}: expected text<TAB>intent")
-            rows.append((text, intent.strip()))
+            if len(parts) not in (2, 3) or not parts[0]:
+                raise click.ClickException(f"{path}:{n + 1}: expected text<TAB>intent[<TAB>entry]")
+            rows.append((parts[0], parts[1].strip(), parts[2].strip() if len(parts) == 3 else None))
     return rows
 
 
-def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict[str, Any]:
-    """Accuracy, per-intent precision/recall, out-of-scope rates and confusions."""
+def evaluate(matcher: Matcher, rows: list[tuple[str, str, str | None]]) -> dict[str, Any]:
+    """Accuracy (intent, and entry where the file says it), per-intent precision/recall, out-of-scope
+    rates and confusions."""
     tp: Counter[str] = Counter()
     predicted: Counter[str] = Counter()
     gold_n: Counter[str] = Counter()
     confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
+    entry_confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
     oos = oos_ok = ins = ins_rejected = ins_unsure = 0
-    for text, gold in rows:
+    entries = entries_ok = 0
+    for text, gold, gold_entry in rows:
         m = matcher.classify(text)
         gold_n[gold] += 1
         predicted[m.intent] += 1
@@ -65,6 +72,13 @@ def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict[str, Any]:
             tp[gold] += 1
         else:
             confusions[(gold, m.intent)].append(text)
+        if gold_entry is not None:
+            entries += 1
+            want = None if gold_entry == "-" else gold_entry
+            if m.answer == want and (want is not None or m.intent == gold):
+                entries_ok += 1
+            else:
+                entry_confusions[(gold_entry, m.answer or f"-({m.intent})")].append(text)
         if gold == OUT_OF_SCOPE:
             oos += 1
             oos_ok += m.intent == OUT_OF_SCOPE
@@ -84,11 +98,14 @@ def evaluate(matcher: Matcher, rows: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "n": len(rows),
         "accuracy": sum(tp.values()) / len(rows) if rows else 0.0,
+        "entry_n": entries,
+        "entry_accuracy": entries_ok / entries if entries else None,
         "oos_rejected": oos_ok / oos if oos else None,
         "false_rejection": ins_rejected / ins if ins else None,
         "unsure_in_scope": ins_unsure / ins if ins else None,
         "per_intent": per_intent,
         "confusions": sorted(confusions.items(), key=lambda kv: -len(kv[1])),
+        "entry_confusions": sorted(entry_confusions.items(), key=lambda kv: -len(kv[1])),
     }
 
 
@@ -100,6 +117,8 @@ def eval_command(file: Path, top: int) -> None:
     report = evaluate(get_matcher(), read_tsv(file))
     click.echo(f"messages\t{report['n']}")
     click.echo(f"accuracy\t{report['accuracy']:.3f}")
+    if report["entry_accuracy"] is not None:
+        click.echo(f"entry_accuracy\t{report['entry_accuracy']:.3f}\t({report['entry_n']} rows with an entry)")
     if report["oos_rejected"] is not None:
         click.echo(f"out_of_scope_rejected\t{report['oos_rejected']:.3f}")
     if report["false_rejection"] is not None:
@@ -113,6 +132,11 @@ def eval_command(file: Path, top: int) -> None:
         click.echo("")
         click.echo("expected\tgot\tcount\texamples")
         for (gold, got), texts in report["confusions"][:top]:
+            click.echo(f"{gold}\t{got}\t{len(texts)}\t{' | '.join(texts[:3])}")
+    if report["entry_confusions"]:
+        click.echo("")
+        click.echo("expected_entry\tgot\tcount\texamples")
+        for (gold, got), texts in report["entry_confusions"][:top]:
             click.echo(f"{gold}\t{got}\t{len(texts)}\t{' | '.join(texts[:3])}")
 
 

@@ -27,8 +27,13 @@ import yaml
 from pythainlp.corpus import thai_words
 from pythainlp.util import Trie
 
+from bot.nlu import model_cache
+from bot.nlu.bank import OTHER as OTHER_CLASS
+from bot.nlu.bank import OUT as OUT_OF_SCOPE_CLASS
+from bot.nlu.bank import BankData, BankModel, Ranked
 from bot.nlu.classifier import AveragedPerceptron, NaiveBayes
 from bot.nlu.entities import ActionFinder, DistrictFinder, Found
+from bot.nlu.language import LanguageGuess
 from bot.nlu.normalize import Normalizer, WordSet, strip_tones
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -52,10 +57,15 @@ class Match:
     confident: bool = True
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     normalized: str = ""  # the cleaned text (what may be kept as unmatched; no user id)
+    # The question-bank entry that answers the message (None: the topic's overview, or a flow),
+    # and the next best bank classes with their probabilities (entry ids, "@<topic>" overviews).
+    answer: str | None = None
+    answers: list[tuple[str, float]] = field(default_factory=list)
 
     def to_json(self, text: str) -> dict[str, Any]:
-        """The CLI contract's object: {"text", "intent", "score", "entities"}."""
-        return {"text": text, "intent": self.intent, "score": round(self.score, 4), "entities": self.entities}
+        """The CLI contract's object: {"text", "intent", "score", "entities", "answer"}."""
+        return {"text": text, "intent": self.intent, "score": round(self.score, 4), "entities": self.entities,
+                "answer": self.answer}
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,14 @@ class Matcher:
         training: Mapping[str, Sequence[str]],
         districts: list[Mapping[str, Any]],
         trie: Trie | None = None,
+        bank: BankData | None = None,
+        trained: Mapping[str, Any] | None = None,
     ) -> None:
         self.lexicon = lexicon
         self.intents = list(training)
         self.norm = Normalizer(lexicon)
+        lang = lexicon.get("language") or {}
+        self.language = LanguageGuess(lang.get("neutral") or (), lang.get("weak") or ())
         clean = self.norm.clean
         self.districts = DistrictFinder(districts, lexicon, clean)
         self.actions = ActionFinder(lexicon.get("actions") or {}, clean)
@@ -126,37 +140,101 @@ class Matcher:
         self.topic_boost = float(thresholds.get("topic_boost", 0.3))
         self.topics = [(intent, words(kws)) for intent, kws in (lexicon.get("topic_keywords") or {}).items()]
 
+        self.thresholds = thresholds
+        # An entry answers when the bank is this sure of it: among all entries when the topic is in
+        # doubt, among its topic's entries and overview when the classifier is sure of the topic.
+        self.t_entry = float(thresholds.get("entry", 0.6))
+        self.t_entry_in_topic = float(thresholds.get("entry_in_topic", 0.25))
+        self.topic_weight = float(thresholds.get("topic_weight", 1.0))
+        self.min_letters_to_override = int(thresholds.get("min_letters_to_override", 8))
+        self.min_key_for_entry = int(thresholds.get("min_key_for_entry", 5))
+        self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
+        if trained is not None:
+            self._restore(trained)
+        else:
+            self._fit(training, bank or BankData())
+        self._warm_lock = threading.Lock()
+        self._warmed = False
+
+    def _fit(self, training: Mapping[str, Sequence[str]], bank: BankData) -> None:
+        """Learn the topics and the bank from the phrases (a few seconds; then cached, see from_content)."""
         self.exact: dict[str, str] = {}
+        thresholds = self.thresholds
+        # The bank's questions and the overviews' broad questions teach the topics too.
+        by_topic: dict[str, list[str]] = {intent: [str(p) for p in phrases or ()] for intent, phrases in training.items()}
+        for e in bank.entries.values():
+            by_topic.setdefault(e.topic, []).extend(e.questions)
+        for topic, broad in bank.overviews.items():
+            by_topic.setdefault(topic, []).extend(broad)
+        for topic, asks in bank.asks.items():
+            by_topic.setdefault(topic, []).extend(asks)
+        analysed: dict[str, _Analysis] = {}
+
+        def analyse(text: str) -> _Analysis:
+            if text not in analysed:
+                analysed[text] = self._analyse(text)
+            return analysed[text]
+
         docs, labels = [], []
-        for intent, phrases in training.items():
-            for phrase in phrases or ():
-                a = self._analyse(str(phrase))
+        for intent, phrases in by_topic.items():
+            for phrase in phrases:
+                a = analyse(phrase)
                 if not a.key:
                     continue
-                self.exact.setdefault(a.key, intent)
+                if phrase in (training.get(intent) or ()):
+                    self.exact.setdefault(a.key, intent)
                 docs.append(self.features(a))
                 labels.append(intent)
         self.model = NaiveBayes(alpha=float(thresholds.get("alpha", 0.1))).fit(docs, labels)
         # the perceptron's scores are added to naive Bayes' log scores (weight 0: off)
-        self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
         self.perceptron: AveragedPerceptron | None = None
         if self.perceptron_weight:
             self.perceptron = AveragedPerceptron(
                 epochs=int(thresholds.get("perceptron_epochs", 3)),
                 margin=float(thresholds.get("perceptron_margin", 1.0)),
             ).fit(docs, labels, self.model.classes)
-        self._warm_lock = threading.Lock()
-        self._warmed = False
+        self.informational = frozenset(e.topic for e in bank.entries.values()) | frozenset(bank.overviews) \
+            | frozenset(bank.asks)
+        self.bank = BankModel.train(bank, lambda text: self.features(analyse(text)), lambda text: analyse(text).key,
+                              out_of_scope=[str(x) for x in training.get(OUT_OF_SCOPE) or ()],
+                              other=[str(x) for i, xs in training.items() if i not in self.informational
+                                     and i != OUT_OF_SCOPE for x in xs or ()],
+                              epochs=int(thresholds.get("bank_epochs", 1)),
+                              temperature=float(thresholds.get("bank_temperature", 10.0)))
+
+    def trained_state(self) -> dict[str, Any]:
+        """The learnt models as plain data: what the start-up cache keeps."""
+        return {"exact": self.exact, "model": self.model.state(),
+                "perceptron": self.perceptron.state() if self.perceptron else None,
+                "informational": sorted(self.informational), "bank": self.bank.state()}
+
+    def _restore(self, t: Mapping[str, Any]) -> None:
+        self.exact = dict(t["exact"])
+        self.model = NaiveBayes.from_state(t["model"])
+        self.perceptron = AveragedPerceptron.from_state(t["perceptron"]) if t["perceptron"] else None
+        self.informational = frozenset(t["informational"])
+        self.bank = BankModel.from_state(t["bank"])
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_content(cls, content_dir: Path) -> Matcher:
-        """Build from content/nlu/lexicon.yaml, content/nlu/training.yaml, content/districts.yaml."""
+    def from_content(cls, content_dir: Path, cache_dir: Path | None = None) -> Matcher:
+        """Build from content/nlu/*.yaml, content/bank/*.yaml and content/districts.yaml.
+
+        Learning the phrases takes seconds; with cache_dir the learnt models are kept there, under
+        a hash of every file they come from (and of this code), and read back at the next start.
+        """
         content_dir = Path(content_dir)
         lexicon = _load_yaml(content_dir / "nlu" / "lexicon.yaml") or {}
-        training = _load_yaml(content_dir / "nlu" / "training.yaml") or {}
         districts = _load_yaml(content_dir / "districts.yaml") or []
-        return cls(lexicon, training, districts)
+        cache = model_cache.path_for(cache_dir, content_dir) if cache_dir else None
+        trained = model_cache.read(cache) if cache else None
+        if trained is not None:
+            return cls(lexicon, {}, districts, trained=trained)
+        training = _load_yaml(content_dir / "nlu" / "training.yaml") or {}
+        matcher = cls(lexicon, training, districts, bank=BankData.from_content(content_dir, _load_yaml))
+        if cache:
+            model_cache.write(cache, matcher.trained_state())
+        return matcher
 
     def _extra_words(self, districts: list[Mapping[str, Any]]) -> set[str]:
         words = set(self.norm.vocabulary())
@@ -265,44 +343,109 @@ class Matcher:
         )
 
     def classify(self, text: str) -> Match:
-        """The intent, score and entities of one message."""
+        """The intent, score, entities and question-bank answer of one message."""
         a = self._analyse(text or "")
+        match, settled, topics = self._topic(a)
+        if settled:
+            return match
+        return self._answer(a, match, topics)
+
+    def emergency(self, text: str) -> str | None:
+        """The safety entry (a symptom or an emergency happening now) the text reports, or None."""
+        return self.bank.emergency(text)
+
+    def rank_entries(self, text: str, only: set[str] | None = None, limit: int = 5) -> list[tuple[str, float]]:
+        """Bank classes (entry ids, "@<topic>") for text, best first, optionally among `only`."""
+        a = self._analyse(text or "")
+        return [(r.key, r.p) for r in self.bank.rank(self.features(a), a.key, only=only, limit=limit)]
+
+    def topic_of(self, entry: str) -> str | None:
+        return self.bank.topic_of.get(entry)
+
+    def _answer(self, a: _Analysis, m: Match, topics: dict[str, float]) -> Match:
+        """Read the message against the bank: the entry it asks, or its topic's overview.
+
+        Each bank class (an entry, a topic's overview) scores its own probability times its topic's
+        probability (to the power topic_weight) from the topic classifier, which has learnt from
+        many more phrases: the bank tells close questions apart, the topics keep it on subject.
+        A flow or a greeting the classifier is sure of stays what it is.
+        """
+        if m.confident and m.intent not in self.informational and m.intent != OUT_OF_SCOPE:
+            return m
+        ranked = self.bank.rank(self.features(a), a.key, limit=0)
+        if not ranked:
+            return m
+        floor = 1e-4
+        topic_p = topics or {m.intent: 1.0}
+        best: tuple[float, Ranked] | None = None
+        combined: list[tuple[float, Ranked]] = []
+        for r in ranked:
+            if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
+                topic = OUT_OF_SCOPE if r.key == OUT_OF_SCOPE_CLASS else m.intent
+            else:
+                topic = r.topic or self.bank.topic_of[r.key]
+            score = math.log(max(r.p, floor)) + self.topic_weight * math.log(max(topic_p.get(topic, 0.0), floor))
+            combined.append((score, r))
+        combined.sort(key=lambda x: -x[0])
+        best = combined[0]
+        m.answers = [(r.key, r.p) for _, r in combined[:5]]
+        r = best[1]
+        if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
+            return m
+        topic = r.topic or self.bank.topic_of[r.key]
+        sure_topic = m.confident and topic == m.intent
+        if r.p < (self.t_entry_in_topic if sure_topic else self.t_entry):
+            return m
+        if r.p < 1.0 and len(a.key) < self.min_key_for_entry:
+            return m  # "โลก", "ฝุ่น": too little said for a specific answer; the overview (or a question) fits
+        if not sure_topic and len(_LETTER.findall(a.key)) < self.min_letters_to_override:
+            return m  # too little said to overrule the classifier's doubt; ask what was meant
+        if topic != m.intent:
+            alts = [(i, s) for i, s in [(m.intent, m.score), *m.alternatives] if i != topic]
+            m.alternatives = sorted(alts, key=lambda x: -x[1])[:3]
+            m.intent, m.score, m.confident = topic, r.p, True
+        m.answer = r.entry
+        return m
+
+    def _topic(self, a: _Analysis) -> tuple[Match, bool, dict[str, float]]:
+        """The topic classifier's reading, and whether it is settled (a rule, a tiny text, a district…)."""
         letters = len(_LETTER.findall(a.key))
         if letters < self.min_letters and a.district is None:
             # a very short phrase typed exactly as trained ("ดีครับ") still counts
             if a.key in self.exact:
-                return self._make(self.exact[a.key], 1.0, a)
-            return self._make(OUT_OF_SCOPE, 1.0, a)
+                return self._make(self.exact[a.key], 1.0, a), True, {}
+            return self._make(OUT_OF_SCOPE, 1.0, a), True, {}
 
         intent = self._rule(a)
         if intent is not None:
-            return self._make(intent, 1.0, a)
+            return self._make(intent, 1.0, a), True, {}
 
         key = a.key
         if any(w in key for w in self.oos_keywords) and not any(w in key for w in self.domain_keywords):
-            return self._make(OUT_OF_SCOPE, 0.95, a)
+            return self._make(OUT_OF_SCOPE, 0.95, a), True, {}
 
         if a.district is not None:
             rest = key.replace(DISTRICT_SLOT, "")
             for cue in self.cue_keys:
                 rest = rest.replace(cue, "")
             if len(_LETTER.findall(rest)) <= 2:
-                return self._make(SET_DISTRICT, 0.95, a)
+                return self._make(SET_DISTRICT, 0.95, a), True, {}
 
         if key in self.exact:
-            return self._make(self.exact[key], 1.0, a)
+            return self._make(self.exact[key], 1.0, a), False, {}
 
         ranked, coverage = self.rank(a)
         best, p = ranked[0]
         alternatives = [(i, s) for i, s in ranked[1:4]]
         if best == OUT_OF_SCOPE or coverage < self.t_coverage:
             alts = [(i, s) for i, s in ranked if i != OUT_OF_SCOPE][:3]
-            return self._make(OUT_OF_SCOPE, max(p if best == OUT_OF_SCOPE else 0.0, 1.0 - coverage), a, True, alts)
+            return self._make(OUT_OF_SCOPE, max(p if best == OUT_OF_SCOPE else 0.0, 1.0 - coverage), a, True, alts), \
+                coverage < self.t_coverage, dict(ranked)
         p_oos = dict(ranked).get(OUT_OF_SCOPE, 0.0)
         if p < self.t_oos and p_oos >= p / 2:
             alts = [(i, s) for i, s in ranked if i != OUT_OF_SCOPE][:3]
-            return self._make(OUT_OF_SCOPE, p_oos, a, False, alts)
-        return self._make(best, p, a, p >= self.t_confident, alternatives)
+            return self._make(OUT_OF_SCOPE, p_oos, a, False, alts), False, dict(ranked)
+        return self._make(best, p, a, p >= self.t_confident, alternatives), False, dict(ranked)
 
     def rank(self, a: _Analysis) -> tuple[list[tuple[str, float]], float]:
         """Intents by probability (best first) and the share of trigrams the model knows."""
