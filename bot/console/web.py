@@ -107,7 +107,7 @@ def audit(session: Session, action: str, *, target: str | None = None, detail: s
 
 
 def shown(n: int, by_district: bool) -> str:
-    """A count as the console shows it: by district, fewer than k households are never told apart."""
-    if by_district and n < MIN_HOUSEHOLDS_SHOWN:
+    """A count as the console shows it: by district, 1 to k-1 are never told apart (k ≥ 5, as in the bot)."""
+    if by_district and 0 < n < MIN_HOUSEHOLDS_SHOWN:
         return f"fewer than {MIN_HOUSEHOLDS_SHOWN}"
     return f"{n:,}"
