@@ -90,7 +90,7 @@
     form.querySelector("#district").hidden = audience.value !== "district";
     form.querySelector("#action").hidden = audience.value !== "action";
   }
-  var timer = null, seq = 0;
+  var timer = null, seq = 0, touched = false;
   function check() {
     var fields = {};
     new FormData(form).forEach(function (v, k) { if (k !== "csrf_token") fields[k] = v; });
@@ -103,7 +103,7 @@
       if (mine !== seq) return;  // an older answer arriving late
       var box = document.getElementById("live-errors");
       box.textContent = "";
-      box.hidden = !res.errors.length;
+      box.hidden = !res.errors.length || !touched;  // no complaints before anything was typed
       res.errors.forEach(function (e) { box.appendChild(el("p", "", e)); });
       document.getElementById("audience-count").textContent = res.recipients === null ? "…" : res.recipients;
       if (!res.errors.length) {
@@ -115,7 +115,7 @@
       form.setAttribute("data-checked", String(mine));
     }).catch(function () {});
   }
-  function soon() { clearTimeout(timer); timer = setTimeout(check, 350); }
+  function soon() { touched = true; clearTimeout(timer); timer = setTimeout(check, 350); }
   form.addEventListener("input", soon);
   form.addEventListener("change", function () { toggleAudience(); soon(); });
   toggleAudience();
