@@ -1,12 +1,8 @@
-"""What the console's tests share: an app with the console on, accounts, signing in, a clock."""
+"""What the console's tests share: accounts, signing in, a clock (fixtures clock and console_app: conftest)."""
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-
-import pytest
-
-from bot import create_app
 
 SECRET_KEY = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery"
@@ -28,20 +24,6 @@ class Clock:
 
 def console_config(app_config: dict, **extra) -> dict:
     return {**app_config, "SECRET_KEY": SECRET_KEY, "SESSION_COOKIE_SECURE": False, **extra}
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def console_app(app_config, clock, tmp_path):
-    app = create_app(console_config(app_config, PHRASE_REVIEW_FILE=str(tmp_path / "review" / "phrases.tsv")))
-    app.extensions["deps"].clock = clock
-    yield app
-    app.extensions["deps"].line.flush(timeout=10)
-    app.extensions["deps"].db.dispose()
 
 
 def make_account(app, email: str, role: str, password: str = PASSWORD) -> None:

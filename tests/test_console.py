@@ -21,18 +21,7 @@ from bot.store.pledges import add_pledge, set_user_district
 from bot.store.users import load_user
 from bot.turn import Turn
 from tests import events
-from tests.console_helpers import (  # noqa: F401  (fixtures)
-    NOW,
-    PASSWORD,
-    clock,
-    console_app,
-    console_config,
-    csrf_of,
-    make_account,
-    post_form,
-    sign_in,
-    signed_in,
-)
+from tests.console_helpers import NOW, PASSWORD, csrf_of, make_account, post_form, sign_in, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEX = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [

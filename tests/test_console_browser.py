@@ -151,6 +151,8 @@ def test_compose_a_flex_campaign_schedule_it_and_watch_the_worker_send_it(page, 
     page.wait_for_selector("#preview .flex")
     assert "ชวนปลูกต้นไม้วันเสาร์นี้" in page.locator("#preview").inner_text()
     assert "ร่วมด้วย" in page.locator("#preview .btn.primary").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compose.png"), full_page=True)
     page.check('input[name="when"][value="at"]')
     page.fill('input[name="at"]', "2025-03-08T09:00")
     page.click('#composer button[type="submit"]')
