@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar, cast
 
 import pyotp
@@ -29,8 +29,12 @@ ROLES = (AccountRole.VIEWER, AccountRole.SENDER, AccountRole.ADMIN)
 RANK = {role: n for n, role in enumerate(ROLES)}
 
 _hasher = PasswordHasher()
-# Checked when the email has no account, so a wrong email takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the email has no account, so a wrong email takes as long as a wrong password."""
+    return _hasher.hash("not a password of anyone's")
 
 
 class PasswordRejected(ValueError):
@@ -52,7 +56,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when password matches; always as slow as a real check."""
     try:
-        return bool(_hasher.verify(stored_hash or _DUMMY_HASH, password)) and stored_hash is not None
+        return bool(_hasher.verify(stored_hash or _dummy_hash(), password)) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
