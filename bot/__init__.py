@@ -21,7 +21,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, database, content, language matcher, LINE client, flows, routes, CLI."""
-    from bot import cli, webhook
+    from bot import cli, console, webhook
     from bot.config import Config, database_url_for
     from bot.content import load_contents
     from bot.deps import Deps
@@ -59,5 +59,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     webhook.init_app(app)
     cli.init_app(app)
+    console.init_app(app)
     database.engine.dispose()  # nothing opened at start-up is handed to gunicorn's workers
     return app

@@ -34,6 +34,17 @@ class Config:
         self.CAMPAIGN_MAX_ATTEMPTS: int = int(_float("CAMPAIGN_MAX_ATTEMPTS", 6))
         self.CAMPAIGN_CLAIM_TIMEOUT: float = _float("CAMPAIGN_CLAIM_TIMEOUT", 120.0)
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
+        # The office's console (/admin/): off until SECRET_KEY is set; it signs the sessions.
+        self.SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+        # Session cookies only over HTTPS; set SESSION_COOKIE_SECURE=0 for a local http:// console.
+        self.SESSION_COOKIE_SECURE: bool = os.environ.get("SESSION_COOKIE_SECURE", "").lower() not in ("0", "false", "no")
+        self.CONSOLE_SESSION_HOURS: float = _float("CONSOLE_SESSION_HOURS", 8.0)
+        # Wrong passwords for one email: slower from the 3rd, locked at the 10th for 15 minutes.
+        self.CONSOLE_SLOW_AFTER: int = int(_float("CONSOLE_SLOW_AFTER", 3))
+        self.CONSOLE_LOCK_AFTER: int = int(_float("CONSOLE_LOCK_AFTER", 10))
+        self.CONSOLE_LOCK_MINUTES: float = _float("CONSOLE_LOCK_MINUTES", 15.0)
+        # Where "add as a phrase" writes for the content editors (default: instance/phrase-review.tsv).
+        self.PHRASE_REVIEW_FILE: str | None = os.environ.get("PHRASE_REVIEW_FILE") or None
         # LINE's webhook bodies are a few kilobytes; anything far larger is refused with 413.
         self.MAX_CONTENT_LENGTH: int = 1024 * 1024
 

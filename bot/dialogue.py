@@ -16,6 +16,7 @@ from bot.nlu.matcher import Match
 from bot.nlu.normalize import fold_width
 from bot.registry import Registry
 from bot.store.models import UnmatchedText
+from bot.store.taps import CAMPAIGN_PARAM, record_tap
 from bot.turn import Ctx, Message, Turn
 from bot.words import in_words, is_cancel, is_no, is_small_talk, is_yes
 
@@ -100,6 +101,9 @@ def on_follow(turn: Turn, ctx: Ctx) -> list[Message]:
 def on_postback(turn: Turn, ctx: Ctx) -> list[Message]:
     """Route a tapped button to the flow that made it."""
     action, params = msg.parse_postback(turn.data)
+    campaign_id = params.pop(CAMPAIGN_PARAM, None)
+    if campaign_id is not None:  # a campaign's button: count the tap, never who tapped
+        record_tap(ctx.session, campaign_id, action)
     handler = ctx.registry.postbacks.get(action)
     if handler is None:
         return [msg.text(ctx.content.text("core.postback_unknown"), quick=msg.topic_quick_replies(ctx.content))]

@@ -152,3 +152,23 @@ def signed_post(client):
         return post_signed(client, payload, secret)
 
     return post
+
+
+@pytest.fixture
+def clock():
+    """The app's clock for console tests, moved by the test."""
+    from tests.console_helpers import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def console_app(app_config, clock, tmp_path):
+    """An app with the office's console on (SECRET_KEY set, cookies over plain http for the test client)."""
+    from tests.console_helpers import console_config
+
+    app = create_app(console_config(app_config, PHRASE_REVIEW_FILE=str(tmp_path / "review" / "phrases.tsv")))
+    app.extensions["deps"].clock = clock
+    yield app
+    app.extensions["deps"].line.flush(timeout=10)
+    app.extensions["deps"].db.dispose()

@@ -130,7 +130,7 @@ def test_invalid_flex_is_refused_and_valid_flex_carries_the_stop_button(app, run
     [message] = fake_line.delivered(users[0])
     assert message["type"] == "flex" and message["altText"] == "ร่วมปลูกต้นไม้"
     footer_actions = [c["action"] for c in message["contents"]["footer"]["contents"]]
-    assert {"type": "postback", "label": "หยุดรับข่าวสาร", "data": "a=optout",
+    assert {"type": "postback", "label": "หยุดรับข่าวสาร", "data": f"a=optout&c={cid}",
             "displayText": "หยุดรับข่าวสาร"} in footer_actions
 
 
@@ -169,7 +169,7 @@ def test_only_followers_who_have_not_blocked_or_opted_out_receive_it(app, runner
     assert "done" in status and "sent:      1,200" in status and "progress:  100.0%" in status
     # the text carries a "stop receiving news" quick reply
     [message] = fake_line.delivered(ok[0])
-    assert message["quickReply"]["items"][0]["action"]["data"] == "a=optout"
+    assert message["quickReply"]["items"][0]["action"]["data"] == f"a=optout&c={cid}"
     # once sent, the campaign keeps its counts but no longer who received it
     with app.extensions["deps"].db.session() as s:
         assert all(ids == [] for ids in s.scalars(select(CampaignBatch.user_ids)))
@@ -210,7 +210,7 @@ def test_checkin_reminder_goes_to_pledged_residents_with_the_pledge_flow_button(
     assert set(received(fake_line)) == {users[0]}
     [message] = fake_line.delivered(users[0])
     datas = [c["action"]["data"] for c in message["contents"]["footer"]["contents"]]
-    assert datas[0].startswith("a=pledge.status") and "a=optout" in datas
+    assert datas[0].startswith("a=pledge.status") and f"a=optout&c={cid}" in datas
 
 
 # --------------------------------------------------------------------------------- opt-out

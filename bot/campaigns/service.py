@@ -42,8 +42,13 @@ def parse_at(value: str) -> datetime:
 
 def create_campaign(session: Session, content: Content, *, name: str, text: str, flex: Message | None = None,
                     audience: str = "all", at: datetime | None = None, checkin: bool = False,
-                    now: datetime | None = None) -> Campaign:
-    """Store a new campaign (a draft, or scheduled when at is given); validated, not sent."""
+                    now: datetime | None = None, text_en: str | None = None,
+                    content_en: Content | None = None) -> Campaign:
+    """Store a new campaign (a draft, or scheduled when at is given); validated, not sent.
+
+    text_en (with content_en, the English view for the stop button's label) adds the messages
+    English readers receive. Every postback button carries the campaign's id (taps are counted).
+    """
     now = now or utcnow()
     if not name.strip():
         raise CampaignError("--name must not be empty")
@@ -54,16 +59,32 @@ def create_campaign(session: Session, content: Content, *, name: str, text: str,
         text = text or content.text("campaigns.checkin_text")
     if not (text or "").strip():
         raise CampaignError("--text must not be empty")
+    text_en = (text_en or "").strip() or None
+    if text_en is not None and content_en is None:
+        raise ValueError("an English text needs content_en, the English view of the content")
     canonical = parse_audience(content, audience)
-    messages = build_messages(content, text, flex, checkin, now)
-    validate_messages(messages)
+
+    def compose(campaign_id: int | None) -> tuple[list[Message], list[Message] | None]:
+        messages = build_messages(content, text, flex, checkin, now, campaign_id)
+        validate_messages(messages)
+        if text_en is None or content_en is None:
+            return messages, None
+        messages_en = build_messages(content_en, text_en, flex, checkin, now, campaign_id)
+        validate_messages(messages_en)
+        return messages, messages_en
+
+    messages, messages_en = compose(None)  # refuse a bad message before anything is stored
     campaign = Campaign(name=name.strip(), text=text, flex=flex, messages=messages, audience=canonical,
                         checkin=checkin, status=CampaignStatus.SCHEDULED if at else CampaignStatus.DRAFT,
-                        scheduled_at=as_utc(at) if at else None,
+                        scheduled_at=as_utc(at) if at else None, text_en=text_en, messages_en=messages_en,
                         cursor_user_id=0, created_at=now)
     session.add(campaign)
     session.flush()
-    log.info("campaign %s created: audience=%s scheduled_at=%s", campaign.id, canonical, at)
+    # Now that the id is known, the buttons carry it.
+    campaign.messages, campaign.messages_en = compose(campaign.id)
+    session.flush()
+    log.info("campaign %s created: audience=%s scheduled_at=%s english=%s", campaign.id, canonical, at,
+             text_en is not None)
     return campaign
 
 

@@ -225,3 +225,87 @@ class CampaignBatch(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     campaign: Mapped[Campaign] = relationship(back_populates="batches", viewonly=True)
+
+
+# --- the office's console ---------------------------------------------------------------------------
+
+class AccountRole(StrEnum):
+    """What a console account may do: viewer reads, sender also sends campaigns, admin also manages accounts."""
+
+    VIEWER = "viewer"
+    SENDER = "sender"
+    ADMIN = "admin"
+
+
+class Account(Base):
+    """A campaign-office member who signs in to the console (never a resident)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(12), default=AccountRole.VIEWER)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Changed with the password or when the account is disabled: every session signed with the
+    # old one ends.
+    session_token: Mapped[str] = mapped_column(String(32))
+    # The TOTP second factor (base32), once confirmed with a code; the last time step used, so
+    # a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInThrottle(Base):
+    """Wrong passwords for one email (sha256 of it, whether an account has it or not), so every
+    worker slows down and then locks sign-in for that email alike."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One thing done in the console or by `flask users`: append-only (database triggers refuse
+    UPDATE and DELETE); who did it, never a resident's data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: entries outlive anything
+    actor: Mapped[str] = mapped_column(String(254))  # the account's email, or "cli:<os user>"
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(254))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class CampaignTap(Base):
+    """How many times a campaign's buttons were tapped, per button action; never who tapped."""
+
+    __tablename__ = "campaign_taps"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40), primary_key=True)
+    taps: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnmatchedReview(Base):
+    """The office's verdict on an unmatched text (its normalised form): reviewed, or sent to the
+    content editors as a phrase for a topic."""
+
+    __tablename__ = "unmatched_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    intent: Mapped[str | None] = mapped_column(String(40))  # set when added as a phrase
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
