@@ -41,8 +41,15 @@ def handle(turn: Turn, ctx: Ctx) -> list[Message]:
     answer = respond(turn, ctx)
     if ctx.user.created_at == ctx.now:
         # First contact without a follow (or right after deleting one's data): say what we keep.
-        return [msg.text(ctx.content.text("core.privacy_notice"))] + answer
+        return [msg.text(ctx.content.text("core.privacy_notice"))] + still_opted_out(ctx) + answer
     return answer
+
+
+def still_opted_out(ctx: Ctx) -> list[Message]:
+    """A returning resident on the suppression list is told that news stays stopped, and how to restart it."""
+    if ctx.user.created_at == ctx.now and ctx.user.opted_out:
+        return [msg.text(ctx.content.text("core.still_opted_out"))]
+    return []
 
 
 def respond(turn: Turn, ctx: Ctx) -> list[Message]:
@@ -67,7 +74,7 @@ def on_follow(turn: Turn, ctx: Ctx) -> list[Message]:
     return [
         msg.text(c.text("core.welcome")),
         msg.text(c.text("core.privacy_notice"), quick=msg.topic_quick_replies(c)),
-    ]
+    ] + still_opted_out(ctx)
 
 
 def on_postback(turn: Turn, ctx: Ctx) -> list[Message]:

@@ -52,8 +52,9 @@ def privacy_messages(ctx: Ctx) -> list[Message]:
 
 def privacy_delete(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     """Delete every row linked to this LINE user id, then say so."""
-    delete_user_data(ctx.session, ctx.user)
-    return [msg.text(t(ctx.content, "privacy_deleted"), quick=msg.topic_quick_replies(ctx.content))]
+    kept_stop = delete_user_data(ctx.session, ctx.user, ctx.now)
+    key = "privacy_deleted_still_stopped" if kept_stop else "privacy_deleted"
+    return [msg.text(t(ctx.content, key), quick=msg.topic_quick_replies(ctx.content))]
 
 
 def typed_after_showing(turn: Turn, ctx: Ctx) -> list[Message] | None:

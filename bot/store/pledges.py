@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.store.db import table_of
 from bot.store.models import CheckIn, Pledge, PledgeCounter, PledgeStatus, User
-from bot.store.users import delete_rows_of, lock_user
+from bot.store.users import delete_rows_of, lock_user, set_suppressed
 
 Deltas = dict[tuple[str, str], tuple[int, int]]
 
@@ -171,13 +171,18 @@ def set_user_district(session: Session, user: User, code: str, now: datetime) ->
     return True
 
 
-def delete_user_data(session: Session, user: User) -> None:
-    """Delete the users row and everything linked to it (check-ins, pledges), counters adjusted."""
+def delete_user_data(session: Session, user: User, now: datetime) -> bool:
+    """Delete the users row and everything linked to it (check-ins, pledges), counters adjusted.
+
+    A resident who had stopped news stays stopped: only a salted hash of their LINE user id is
+    kept, on the suppression list. True when it was kept."""
     lock_user(session, user)
+    set_suppressed(session, user.line_user_id, user.opted_out, now)
     actions = [p.action_id for p in active_pledges(session, user.id)]
     if actions:
         bump_counters(session, counter_deltas(user.district_code, actions, -1, household_changes=True))
     delete_rows_of(session, user)
+    return user.opted_out
 
 
 class CheckinChange(StrEnum):
