@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot import messages as msg
-from bot.store.models import PledgeCounter, SuppressedUser, User
-from tests.reading import actions_in, all_text
+from bot.store.models import PledgeCounter, SuppressedUser
 from tests.test_scenarios import Resident
 
 NOW = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai

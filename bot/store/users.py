@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.store.db import table_of
 from bot.store.models import CheckIn, InstallSecret, Pledge, SuppressedUser, User
 
 SUPPRESSION_SALT = "suppression_salt"
@@ -36,7 +37,7 @@ def install_secret(session: Session, name: str, now: datetime) -> bytes:
     """A random secret made once per installation and kept in the database (racing makers agree)."""
     value = session.scalar(select(InstallSecret.value).where(InstallSecret.name == name))
     if value is None:
-        table = InstallSecret.__table__
+        table = table_of(InstallSecret)
         values = {"name": name, "value": secrets.token_hex(32), "created_at": now}
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
