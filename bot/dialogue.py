@@ -91,9 +91,13 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
     c = ctx.content
     if is_cancel(c, turn.text):
         had_state = ctx.user.state is not None
+        saved = ctx.state_value("saved")
         ctx.clear_state()
-        key = "core.cancelled" if had_state else "core.nothing_to_cancel"
-        return [msg.text(c.text(key), quick=msg.topic_quick_replies(c))]
+        if saved:  # say exactly what this flow already recorded
+            body = c.text("pledges.stopped_after_saving", saved="\n".join(saved))
+        else:
+            body = c.text("core.cancelled" if had_state else "core.nothing_to_cancel")
+        return [msg.text(body, quick=msg.topic_quick_replies(c))]
     if ctx.user.state:
         state_handler = ctx.registry.states.get(ctx.user.state)
         if state_handler is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -11,14 +12,20 @@ from bot.clock import as_utc
 from bot.content.model import Action, Content
 from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of
 from bot.fmt import fmt_kg
-from bot.impact import checkin_week, current_week_start, impact_to_date, streak
+from bot.impact import WEEK, checkin_week, current_week_start, impact_to_date, streak
 from bot.limits import MAX_CAROUSEL
 from bot.nlu.matcher import Match
 from bot.registry import Registry
 from bot.store.models import Pledge, PledgeStatus
-from bot.store.pledges import active_pledges, checkins_of, own_pledge, record_checkin
+from bot.store.pledges import CheckinChange, active_pledges, checkins_of, own_pledge, record_checkin
 from bot.store.users import lock_user
 from bot.turn import Ctx, Message, Turn
+
+
+class CheckinState(StrEnum):
+    # A check-in is open: the status card or a check-in answer was just shown, so typed answers
+    # ("ทำแล้ว", "ยังไม่ได้ทำ ฝนตก", "จริงๆ ทำแล้ว ขอแก้") are read as answers (bot/flows/checkin_typed.py).
+    OPEN = "checkin.open"  # data: week (the Monday asked about), last (the pledge just answered), saved
 
 
 @dataclass
@@ -58,15 +65,28 @@ def status_of(session: Session, content: Content, user_id: int, now: datetime) -
     return out
 
 
-def checkin_bubble(content: Content, pledge: Pledge, week_start: date) -> Message:
-    """One pledge's ทำแล้ว / ยังไม่ได้ทำ buttons for one week."""
+def checkin_bubble(content: Content, pledge: Pledge, week_start: date, answered: bool | None = None) -> Message:
+    """One pledge's ทำแล้ว / ยังไม่ได้ทำ buttons for one week (with the answer saved, when there is one)."""
     week = content.date(week_start)
     data = {"p": str(pledge.id), "w": week_start.isoformat()}
-    return bubble(title_of(content, pledge.action_id), [(t(content, "checkin_week", week=week), "#555555")], [
-        button(t(content, "label.done"), msg.postback_data("pledge.checkin", **data, d="1"), t(content, "label.done")),
+    lines = [(t(content, "checkin_week", week=week), "#555555")]
+    if answered is not None:
+        lines.append((t(content, "checkin_recorded_line", answer=answer_word(content, answered)), "#2E7D32"))
+    return bubble(title_of(content, pledge.action_id), lines, [
+        button(t(content, "label.done"), msg.postback_data("pledge.checkin", **data, d="1"), t(content, "label.done"),
+               style="secondary" if answered is True else "primary"),
         button(t(content, "label.not_done"), msg.postback_data("pledge.checkin", **data, d="0"),
                t(content, "label.not_done"), style="secondary"),
     ])
+
+
+def answer_word(content: Content, done: bool) -> str:
+    return t(content, "checkin_answer_done" if done else "checkin_answer_not_done")
+
+
+def week_asked(v: PledgeView, week: date, this_week: date) -> date:
+    """The week a pledge is asked about: the requested one, or this week when it began after that."""
+    return week if week >= current_week_start(as_utc(v.pledge.started_at)) else this_week
 
 
 def pledge_status(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
@@ -75,11 +95,12 @@ def pledge_status(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
 
 
 def pledge_status_tap(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
-    """The "คำมั่นของฉัน" button, and the weekly reminder's button (w=<Monday of the week asked about>)."""
-    return status_messages(ctx, checkin_week(ctx.now, params.get("w")))
+    """The "คำมั่นของฉัน" button, the weekly reminder's button (w=<Monday of the week asked about>),
+    and "แก้คำตอบ" (e=1: the week's cards with their saved answers, to change one)."""
+    return status_messages(ctx, checkin_week(ctx.now, params.get("w")), edit=params.get("e") == "1")
 
 
-def status_messages(ctx: Ctx, week: date | None = None) -> list[Message]:
+def status_messages(ctx: Ctx, week: date | None = None, edit: bool = False) -> list[Message]:
     ctx.clear_state()
     c = ctx.content
     view = status_of(ctx.session, c, ctx.user.id, ctx.now)
@@ -100,14 +121,23 @@ def status_messages(ctx: Ctx, week: date | None = None) -> list[Message]:
     body = t(c, "status_head", n=len(view.pledges), district=district_name(c, ctx.user.district_code)) \
         + "\n\n" + "\n\n".join(lines) + "\n\n" + total
     out = [msg.text(body)]
-    # Each pledge is asked about the requested week, or this week when it began after that week.
-    asked = [(v, week if week >= current_week_start(as_utc(v.pledge.started_at)) else this_week)
-             for v in view.pledges]
-    open_ = [(v, w) for v, w in asked if w not in v.checkins][:MAX_CAROUSEL]
+    asked = [(v, week_asked(v, week, this_week)) for v in view.pledges]
+    shown = asked if edit else [(v, w) for v, w in asked if w not in v.checkins]
+    shown = shown[:MAX_CAROUSEL]
     quick = next_quick(ctx, "start", "cancel", "stats")
-    if open_:
-        bubbles = [checkin_bubble(c, v.pledge, w) for v, w in open_]
-        alt = (t(c, "checkin_alt") if all(w == this_week for _, w in open_)
+    fixes = []
+    if not edit and len(shown) < len(asked):  # some answered: they can be changed
+        fixes.append(msg.qr_postback(t(c, "label.fix_answers"), msg.postback_data("pledge.status", w=week.isoformat(), e="1"),
+                                     t(c, "label.fix_answers")))
+    last_week = this_week - WEEK
+    if week == this_week and any(current_week_start(as_utc(v.pledge.started_at)) <= last_week for v in view.pledges):
+        fixes.append(msg.qr_postback(t(c, "label.last_week"), msg.postback_data("pledge.status", w=last_week.isoformat(), e="1"),
+                                     t(c, "label.last_week")))
+    quick = fixes + quick
+    ctx.set_state(CheckinState.OPEN, week=week.isoformat())
+    if shown:
+        bubbles = [checkin_bubble(c, v.pledge, w, v.checkins.get(w) if edit else None) for v, w in shown]
+        alt = (t(c, "checkin_alt") if all(w == this_week for _, w in shown)
                else t(c, "checkin_alt_week", week=c.date(week)))
         out.append(msg.flex(alt, carousel(bubbles), quick=quick))
     else:
@@ -132,17 +162,36 @@ def check_in(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     pledge = own_pledge(ctx.session, ctx.user, pledge_id)
     if pledge is None:
         return invalid
-    title = title_of(c, pledge.action_id)
     if pledge.status != PledgeStatus.ACTIVE:
-        return [msg.text(t(c, "checkin_ended", title=title), quick=next_quick(ctx, "status"))]
+        return [msg.text(t(c, "checkin_ended", title=title_of(c, pledge.action_id)), quick=next_quick(ctx, "status"))]
     this_week = current_week_start(ctx.now)
     if week.weekday() != 0 or week > this_week or week < current_week_start(as_utc(pledge.started_at)):
         return invalid
+    answer = record_answer(ctx, pledge, week, done)
+    return [msg.text(answer, quick=fix_quick(ctx, pledge, week, done) + next_quick(ctx, "status", "stats"))]
+
+
+def record_answer(ctx: Ctx, pledge: Pledge, week: date, done: bool) -> str:
+    """Record one pledge's answer for one week; what to tell the resident (the check-in stays open,
+    so a typed correction right after it is read as one)."""
+    c = ctx.content
+    title = title_of(c, pledge.action_id)
     result = record_checkin(ctx.session, pledge, week, done, ctx.now)
-    n = streak(result.weeks, this_week)
+    n = streak(result.weeks, current_week_start(ctx.now))
     answer = t(c, f"checkin_{result.change}_{'done' if done else 'not_done'}", title=title, week=c.date(week))
     answer += "\n" + (t(c, "streak", n=n) if n >= 1 else t(c, "streak_zero"))
-    return [msg.text(answer, quick=next_quick(ctx, "status", "stats"))]
+    ctx.set_state(CheckinState.OPEN, week=week.isoformat(), last=pledge.id)
+    if result.change != CheckinChange.ALREADY:
+        ctx.note_saved(t(c, "saved_checkin", title=title, week=c.date(week), answer=answer_word(c, done)))
+    return answer
+
+
+def fix_quick(ctx: Ctx, pledge: Pledge, week: date, done: bool) -> list[Message]:
+    """The button that turns the answer just given into the other one."""
+    key = "label.fix_not_done" if done else "label.fix_done"
+    label = t(ctx.content, key)
+    return [msg.qr_postback(label, msg.postback_data("pledge.checkin", p=str(pledge.id), w=week.isoformat(),
+                                                     d="0" if done else "1"), label)]
 
 
 def register(registry: Registry) -> None:

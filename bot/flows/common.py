@@ -117,6 +117,8 @@ def carousel(bubbles: list[Message]) -> Message:
 
 
 def stop_flow(turn: object, ctx: Ctx, params: dict[str, str]) -> list[Message]:
-    """The ยกเลิก button: leave the flow, nothing recorded."""
+    """The ยกเลิก button: leave the flow, saying what it had already recorded (if anything)."""
+    saved = ctx.state_value("saved")
     ctx.clear_state()
-    return [msg.text(t(ctx.content, "stopped"), quick=msg.topic_quick_replies(ctx.content))]
+    body = t(ctx.content, "stopped_after_saving", saved="\n".join(saved)) if saved else t(ctx.content, "stopped")
+    return [msg.text(body, quick=msg.topic_quick_replies(ctx.content))]
