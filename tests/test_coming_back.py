@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 
 from bot import messages as msg
 from bot.store.models import CheckIn, Pledge, PledgeCounter, SuppressedUser, User
+from tests.reading import all_text
 from tests.test_scenarios import Resident
 
 NOW = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai
@@ -193,3 +194,97 @@ def test_cancel_after_a_check_in_says_the_check_in_stays(app, resident):
     r.taps("ทำแล้ว")
     said = r.says("ยกเลิก")
     assert "เปลี่ยนเป็นหลอด LED" in said and "ทำแล้ว" in said
+
+
+# --- quantities -------------------------------------------------------------------------------------
+
+def pledge_rows(app, uid: str) -> dict[str, float | None]:
+    with app.extensions["deps"].db.session() as s:
+        return dict(s.execute(select(Pledge.action_id, Pledge.quantity).join(User, User.id == Pledge.user_id)
+                              .where(User.line_user_id == uid, Pledge.status == "active")).all())
+
+
+def counters_match_a_recount(app) -> bool:
+    from bot.store import pledges as store
+
+    db = app.extensions["deps"].db
+    def rows(s):
+        return {(r.scope, r.key): (r.households, r.pledges, r.quantified, round(r.quantity_sum, 6))
+                for r in s.scalars(select(PledgeCounter)) if r.households or r.pledges}
+    with db.session() as s:
+        now = rows(s)
+    s = db.sessions()
+    try:
+        store.recount(s)
+        return rows(s) == now
+    finally:
+        s.rollback()
+        s.close()
+
+
+def test_a_trees_pledge_of_ten_shows_90_to_150_kg_a_year_everywhere(app, resident):
+    r = resident()
+    r.says("อยู่หางดง")
+    confirm = r.says("จะปลูกต้นไม้")
+    assert "5 ต้น" in confirm and "45-75" in confirm  # the default, stated, with its range
+    assert "10 ต้น" in r.labels()
+    confirm = r.says("๑๐ ต้น")  # Thai digits, with the unit
+    assert "10 ต้น" in confirm and "90-150" in confirm and "10 ต้น × 9" in confirm
+    recorded = r.says("ยืนยัน")
+    assert "บันทึกคำมั่น" in recorded and "90-150" in recorded
+    assert pledge_rows(app, r.uid) == {"plant_trees": 10}
+    status = r.says("คำมั่นของฉัน")
+    assert "(10 ต้น)" in status and "ราว 90 กก.CO2e ต่อปี" in status.replace("ถ้าทำครบทั้งปี ราว 90 กก.CO2e ต่อปี",
+                                                                            "ราว 90 กก.CO2e ต่อปี")
+    stats = r.says("ผลรวมชุมชน")
+    assert "0.09 ตัน" in stats  # 10 trees × 9 kg, not 5 × 9
+    assert counters_match_a_recount(app)
+
+
+def test_quantity_typed_in_the_first_message_and_nonsense_handled_politely(app, resident):
+    r = resident()
+    r.says("อยู่สารภี")
+    r.says("ให้คำมั่นปลูกต้นไม้")
+    confirm = r.says("ปลูก 10 ต้น ไม่ใช่ 5")  # the issue's words
+    assert "10 ต้น" in confirm and "90-150" in confirm
+    too_many = r.says("1000 ต้น")
+    assert "1 ถึง 500 ต้น" in too_many and "ขออภัย" not in too_many
+    half = r.says("2.5 ต้น")
+    assert "จำนวนเต็ม" in half
+    r.taps("20 ต้น")
+    assert "180-300" in all_text(r.last)
+    r.taps("ยืนยันให้คำมั่น")
+    assert pledge_rows(app, r.uid) == {"plant_trees": 20}
+
+
+def test_a_quantity_is_changed_later_and_the_totals_follow(app, resident):
+    r = resident()
+    pledge(r, "หางดง", "led_lighting")  # the default: 5 bulbs, stored as NULL
+    assert pledge_rows(app, r.uid) == {"led_lighting": None}
+    r.says("คำมั่นของฉัน")
+    ask = r.taps("แก้จำนวน")
+    assert "5 หลอด" in ask
+    assert "ยังไม่เห็นตัวเลข" in r.says("เยอะมาก")  # nonsense: asked again, politely
+    changed = r.says("10 หลอด")
+    assert "แก้จำนวนแล้ว" in changed and "10 หลอด" in changed and "156" in changed
+    assert pledge_rows(app, r.uid) == {"led_lighting": 10}
+    assert counters_match_a_recount(app)
+    assert "0.16 ตัน" in r.says("ผลรวมชุมชน")
+    r.says("ย้ายไปอยู่แม่ริม")
+    assert counters_match_a_recount(app)
+    r.says("ยกเลิกคำมั่น")
+    r.taps(r.labels()[0])
+    r.says("ใช่")
+    assert pledge_rows(app, r.uid) == {}
+    assert counters_match_a_recount(app)
+
+
+def test_the_issue_s_words_after_pledging_change_the_amount(app, resident):
+    r = resident()
+    pledge(r, "หางดง", "plant_trees")
+    assert pledge_rows(app, r.uid) == {"plant_trees": None}  # 5, the default
+    changed = r.says("ปลูก 10 ต้น ไม่ใช่ 5")
+    assert "แก้จำนวนแล้ว" in changed and "90-150" in changed
+    assert pledge_rows(app, r.uid) == {"plant_trees": 10}
+    assert "PM2.5" in r.says("ฝุ่น PM2.5 อันตรายไหม")  # a number with no unit of theirs: a question as usual
+    assert counters_match_a_recount(app)

@@ -11,6 +11,7 @@ from bot import messages as msg
 from bot.clock import as_utc
 from bot.content.model import Action, Content
 from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of
+from bot.flows.quantity import amount
 from bot.fmt import fmt_kg
 from bot.impact import WEEK, checkin_week, current_week_start, impact_to_date, streak
 from bot.limits import MAX_CAROUSEL
@@ -47,7 +48,7 @@ class StatusView:
 
     @property
     def kg_year(self) -> float:
-        return sum(v.action.kg_co2e_year or 0.0 for v in self.pledges if v.action is not None)
+        return sum(v.action.kg_year(v.pledge.quantity) or 0.0 for v in self.pledges if v.action is not None)
 
 
 def status_of(session: Session, content: Content, user_id: int, now: datetime) -> StatusView:
@@ -59,7 +60,7 @@ def status_of(session: Session, content: Content, user_id: int, now: datetime) -
     for p in pledges:
         a = action_of(content, p.action_id)
         c = cis.get(p.id, {})
-        kg = a.kg_co2e_year if a is not None else None
+        kg = a.kg_year(p.quantity) if a is not None else None
         out.pledges.append(PledgeView(p, a, c, streak(c, week),
                                       impact_to_date(kg, p.started_at, now, c) if kg is not None else None))
     return out
@@ -112,8 +113,10 @@ def status_messages(ctx: Ctx, week: date | None = None, edit: bool = False) -> l
     for v in view.pledges:
         impact = (t(c, "status_impact", kg=fmt_kg(v.kg_to_date)) if v.kg_to_date is not None
                   else t(c, "status_no_estimate"))
-        lines.append(t(c, "status_line", title=title_of(c, v.pledge.action_id), since=c.date(v.pledge.started_at),
-                       streak=v.streak, impact=impact))
+        title = title_of(c, v.pledge.action_id)
+        if v.action is not None and v.action.quantity is not None:
+            title += f" ({amount(c, v.action, v.pledge.quantity)})"
+        lines.append(t(c, "status_line", title=title, since=c.date(v.pledge.started_at), streak=v.streak, impact=impact))
     if any(v.kg_to_date is not None for v in view.pledges):
         total = t(c, "status_total", kg=fmt_kg(view.kg_to_date), kg_year=fmt_kg(view.kg_year)) + "\n" + t(c, "status_rule")
     else:  # no pledge has a sourced number: say so rather than add up zeros
@@ -133,6 +136,8 @@ def status_messages(ctx: Ctx, week: date | None = None, edit: bool = False) -> l
     if week == this_week and any(current_week_start(as_utc(v.pledge.started_at)) <= last_week for v in view.pledges):
         fixes.append(msg.qr_postback(t(c, "label.last_week"), msg.postback_data("pledge.status", w=last_week.isoformat(), e="1"),
                                      t(c, "label.last_week")))
+    if any(v.action is not None and v.action.quantity is not None for v in view.pledges):
+        quick.append(msg.qr_postback(t(c, "label.change_qty"), msg.postback_data("pledge.qty_change"), t(c, "label.change_qty")))
     quick = fixes + quick
     ctx.set_state(CheckinState.OPEN, week=week.isoformat())
     if shown:
