@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select
 
 from bot import messages as msg
 from bot.store.models import CheckIn, Pledge, PledgeCounter, SuppressedUser, User
-from tests.reading import all_text
+from tests import events
+from tests.reading import actions_in, all_text
 from tests.test_scenarios import Resident
 
 NOW = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # Wednesday 12 Mar 2025, 10:00 in Chiang Mai
@@ -288,3 +289,111 @@ def test_the_issue_s_words_after_pledging_change_the_amount(app, resident):
     assert pledge_rows(app, r.uid) == {"plant_trees": 10}
     assert "PM2.5" in r.says("ฝุ่น PM2.5 อันตรายไหม")  # a number with no unit of theirs: a question as usual
     assert counters_match_a_recount(app)
+
+
+# --- reminders residents control -------------------------------------------------------------------
+
+def run_worker(app, at: datetime) -> None:
+    """One round of the Procfile worker's jobs (reminder slots, then campaigns) at this time."""
+    import threading
+
+    from bot.worker import jobs_of, run_jobs
+
+    deps = app.extensions["deps"]
+    deps.clock = lambda: at
+    deps.sleep = lambda s: None
+    run_jobs(deps, jobs_of(deps, 0.01), threading.Event(), once=True)
+    deps.clock = lambda: NOW
+
+
+def reminders_to(fake_line, uid: str) -> list[list[dict]]:
+    """The reminders (multicasts) this resident received."""
+    return [d.messages for d in fake_line.deliveries if d.kind == "multicast" and uid in d.recipients]
+
+
+MONDAY_8 = datetime(2025, 3, 17, 1, 5, tzinfo=UTC)     # Mon 17 Mar 2025, 08:05 in Chiang Mai
+SUNDAY_18 = datetime(2025, 3, 16, 11, 5, tzinfo=UTC)   # Sun 16 Mar 2025, 18:05
+
+
+def test_reminders_arrive_on_the_chosen_day_once_a_week_with_the_resident_s_own_progress(app, resident, fake_line):
+    monday, default = resident(), resident()
+    for r in (monday, default):
+        pledge(r, "หางดง", "led_lighting")
+        r.follows()
+    monday.says("คำมั่นของฉัน")
+    monday.taps("ทำแล้ว")  # kept this week: praise in next week's reminder
+    monday.says("คำมั่นของฉัน")
+    monday.taps("ตั้งวันเตือน")
+    monday.taps("วันจันทร์")
+    saved = monday.taps("ตอนเช้า (8 โมง)")
+    assert "วันจันทร์" in saved and "สัปดาห์ละครั้ง" in saved
+
+    run_worker(app, SUNDAY_18)  # the default: Sunday evening
+    assert len(reminders_to(fake_line, default.uid)) == 1 and reminders_to(fake_line, monday.uid) == []
+    run_worker(app, SUNDAY_18 + timedelta(minutes=30))  # at most once a week
+    assert len(reminders_to(fake_line, default.uid)) == 1
+
+    run_worker(app, MONDAY_8)
+    got = reminders_to(fake_line, monday.uid)
+    assert len(got) == 1
+    text = all_text(got[0])
+    assert "17 มี.ค. 2568" in text and "ทำแล้ว 0 ข้อ" in text
+    assert "ต่อเนื่องมา 1 สัปดาห์" in text and "เก่งมาก" in text  # praise for last week's
+    assert "เปลี่ยนเป็นหลอด LED" in text  # their own pledge, on a check-in card
+    labels = {a.get("label") for a in actions_in(got[0])}
+    assert {"ทำแล้ว", "ข้ามสัปดาห์หน้า", "หยุดเตือนเช็กอิน"} <= labels
+    assert "เก่งมาก" not in all_text(reminders_to(fake_line, default.uid)[0])  # nothing kept yet: no praise,
+    assert "เริ่มใหม่ได้เสมอ" in all_text(reminders_to(fake_line, default.uid)[0])  # and no shaming
+
+
+def test_a_typed_answer_after_a_reminder_records_the_week(app, resident, fake_line):
+    r = resident()
+    pledge(r, "หางดง", "led_lighting")
+    r.follows()
+    run_worker(app, SUNDAY_18)
+    assert len(reminders_to(fake_line, r.uid)) == 1
+    app.extensions["deps"].clock = lambda: SUNDAY_18 + timedelta(hours=1)
+    assert "บันทึกแล้ว" in r.says("ทำแล้วค่ะ")
+    assert answers(app, r.uid) == {("led_lighting", THIS_MONDAY): True}
+
+
+def test_snooze_skips_one_week_then_reminders_come_back(app, resident, fake_line):
+    r = resident()
+    pledge(r, "หางดง", "led_lighting")
+    r.follows()
+    snoozed = r.says("ข้ามสัปดาห์นี้")
+    assert "10 มี.ค. 2568" in snoozed  # this week's (not yet sent) is the one skipped
+    run_worker(app, SUNDAY_18)
+    assert reminders_to(fake_line, r.uid) == []
+    run_worker(app, SUNDAY_18 + timedelta(days=7))
+    assert len(reminders_to(fake_line, r.uid)) == 1
+
+
+def test_stop_reminders_keeps_news(app, resident, fake_line, runner):
+    r = resident()
+    pledge(r, "หางดง", "led_lighting")
+    r.follows()
+    stopped = r.says("หยุดเตือน")
+    assert "หยุดเตือนเช็กอินแล้ว" in stopped and "ข่าวสารของโครงการยังส่งถึงคุณ" in stopped
+    assert r.user().reminders_off is True and r.user().opted_out is False
+    run_worker(app, SUNDAY_18)
+    assert reminders_to(fake_line, r.uid) == []
+    result = runner.invoke(args=["campaign", "create", "--name", "news", "--text", "ข่าวโครงการ"])
+    cid = result.output.strip().splitlines()[-1]
+    app.extensions["deps"].sleep = lambda s: None
+    runner.invoke(args=["campaign", "send", cid])
+    assert len(reminders_to(fake_line, r.uid)) == 1  # the news multicast reached them
+    r.taps("เปิดการเตือนอีกครั้ง")
+    run_worker(app, SUNDAY_18 + timedelta(days=7))
+    assert len(reminders_to(fake_line, r.uid)) == 2
+
+
+def test_opted_out_and_blocked_residents_get_no_reminder(app, resident, fake_line):
+    news_off, blocked = resident(), resident()
+    for r in (news_off, blocked):
+        pledge(r, "หางดง", "led_lighting")
+        r.follows()
+    news_off.says("หยุดรับข่าวสาร")
+    assert blocked.post(events.payload(events.unfollow(blocked.uid))).status_code == 200
+    run_worker(app, SUNDAY_18)
+    assert reminders_to(fake_line, news_off.uid) == [] and reminders_to(fake_line, blocked.uid) == []

@@ -138,6 +138,7 @@ def status_messages(ctx: Ctx, week: date | None = None, edit: bool = False) -> l
                                      t(c, "label.last_week")))
     if any(v.action is not None and v.action.quantity is not None for v in view.pledges):
         quick.append(msg.qr_postback(t(c, "label.change_qty"), msg.postback_data("pledge.qty_change"), t(c, "label.change_qty")))
+    quick.append(msg.qr_postback(t(c, "label.reminder_day"), msg.postback_data("remind.settings"), t(c, "label.reminder_day")))
     quick = fixes + quick
     ctx.set_state(CheckinState.OPEN, week=week.isoformat())
     if shown:

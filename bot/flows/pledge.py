@@ -145,8 +145,9 @@ def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message
     if not created:
         return [msg.text(t(c, "already_pledged", title=action.title, since=c.date(pledge.started_at)),
                          quick=next_quick(ctx, "status", "start", "stats"))]
+    remind = msg.qr_postback(t(c, "label.reminder_day"), msg.postback_data("remind.settings"), t(c, "label.reminder_day"))
     return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action, quantity)),
-                     quick=next_quick(ctx, "status", "start", "stats"))]
+                     quick=next_quick(ctx, "status", "start", "stats") + [remind])]
 
 
 def named_action(ctx: Ctx, text: str, match: Match) -> str | None:
