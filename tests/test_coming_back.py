@@ -397,3 +397,34 @@ def test_opted_out_and_blocked_residents_get_no_reminder(app, resident, fake_lin
     assert blocked.post(events.payload(events.unfollow(blocked.uid))).status_code == 200
     run_worker(app, SUNDAY_18)
     assert reminders_to(fake_line, news_off.uid) == [] and reminders_to(fake_line, blocked.uid) == []
+
+
+# --- milestones ---------------------------------------------------------------------------------------
+
+def test_four_weeks_kept_is_celebrated_once_with_the_resident_s_own_impact(app, resident):
+    r = resident()
+    app.extensions["deps"].clock = lambda: NOW - timedelta(weeks=5)
+    pledge(r, "หางดง", "led_lighting")
+    app.extensions["deps"].clock = lambda: NOW
+    mondays = [(datetime(2025, 3, 10) - timedelta(weeks=k)).date().isoformat() for k in range(5, -1, -1)]
+    said = [r.taps_data(msg.postback_data("pledge.checkin", p=_pid(app), w=w, d="1")) for w in mondays]
+    assert ["ครบ 4 สัปดาห์" in s for s in said] == [False, False, False, True, False, False]
+    assert "กก.CO2e" in said[3] and "เก่งมาก" in said[3]
+    assert r.labels()  # the answer's buttons are still there, after the celebration
+
+
+def test_the_first_100_kg_is_celebrated(app, resident):
+    r = resident()
+    app.extensions["deps"].clock = lambda: NOW - timedelta(weeks=30)
+    pledge(r, "หางดง", "carpool")  # about 233 kg a year: past 100 kg after 30 weeks
+    app.extensions["deps"].clock = lambda: NOW
+    r.says("คำมั่นของฉัน")
+    said = r.taps("ทำแล้ว")
+    assert "100 กก.CO2e แรก" in said and "ต้นไม้" in said
+    assert "100 กก.CO2e แรก" not in r.taps("แก้เป็นยังไม่ได้ทำ")
+    assert "100 กก.CO2e แรก" not in r.taps("แก้เป็นทำแล้ว")  # said once
+
+
+def _pid(app) -> int:
+    with app.extensions["deps"].db.session() as s:
+        return s.scalar(select(func.max(Pledge.id)))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot import messages as msg
 from bot.clock import as_utc
 from bot.content.model import Action, Content
-from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of
+from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of, trees_text
 from bot.flows.quantity import amount
 from bot.fmt import fmt_kg
 from bot.impact import WEEK, checkin_week, current_week_start, impact_to_date, streak
@@ -18,7 +18,7 @@ from bot.limits import MAX_CAROUSEL
 from bot.nlu.matcher import Match
 from bot.registry import Registry
 from bot.store.models import Pledge, PledgeStatus
-from bot.store.pledges import CheckinChange, active_pledges, checkins_of, own_pledge, record_checkin
+from bot.store.pledges import CheckinChange, active_pledges, checkins_of, own_pledge, record_checkin, weeks_kept
 from bot.store.users import lock_user
 from bot.turn import Ctx, Message, Turn
 
@@ -174,7 +174,8 @@ def check_in(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     if week.weekday() != 0 or week > this_week or week < current_week_start(as_utc(pledge.started_at)):
         return invalid
     answer = record_answer(ctx, pledge, week, done)
-    return [msg.text(answer, quick=fix_quick(ctx, pledge, week, done) + next_quick(ctx, "status", "stats"))]
+    quick = fix_quick(ctx, pledge, week, done) + next_quick(ctx, "status", "stats")
+    return with_milestones(ctx, [msg.text(answer, quick=quick)])
 
 
 def record_answer(ctx: Ctx, pledge: Pledge, week: date, done: bool) -> str:
@@ -190,6 +191,35 @@ def record_answer(ctx: Ctx, pledge: Pledge, week: date, done: bool) -> str:
     if result.change != CheckinChange.ALREADY:
         ctx.note_saved(t(c, "saved_checkin", title=title, week=c.date(week), answer=answer_word(c, done)))
     return answer
+
+
+# Weeks kept that earn a word of praise, and the first kgCO2e milestone.
+MILESTONE_WEEKS = (4, 12, 26)
+MILESTONE_KG = 100
+
+
+def with_milestones(ctx: Ctx, answer: list[Message]) -> list[Message]:
+    """The answer, with a short celebration before it when a milestone was just reached (each once)."""
+    c, user = ctx.content, ctx.user
+    have = set(user.milestones or [])
+    kept = weeks_kept(ctx.session, user.id)
+    view = status_of(ctx.session, c, user.id, ctx.now)
+    kg = view.kg_to_date
+    impact = t(c, "milestone_impact", kg=fmt_kg(kg)) if any(v.kg_to_date is not None for v in view.pledges) else ""
+    trees = trees_text(c, kg) if kg else None
+    lines, new = [], set()
+    weeks = [n for n in MILESTONE_WEEKS if kept >= n and f"weeks_{n}" not in have]
+    if weeks:
+        new |= {f"weeks_{n}" for n in weeks}
+        lines.append(t(c, "milestone_weeks", n=max(weeks), impact=impact).strip())
+    if kg >= MILESTONE_KG and "kg_100" not in have:
+        new.add("kg_100")
+        lines.append(t(c, "milestone_kg", kg=fmt_kg(kg), trees=trees or "").strip())
+    if not new:
+        return answer
+    user.milestones = sorted(have | new)
+    # The celebration goes before the answer, whose quick replies must stay last.
+    return [msg.text("\n\n".join(lines))] + answer
 
 
 def fix_quick(ctx: Ctx, pledge: Pledge, week: date, done: bool) -> list[Message]:

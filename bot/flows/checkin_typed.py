@@ -15,7 +15,7 @@ from datetime import date
 from bot import messages as msg
 from bot.clock import as_utc
 from bot.content.model import Content
-from bot.flows.checkin import CheckinState, answer_word, fix_quick, record_answer
+from bot.flows.checkin import CheckinState, answer_word, fix_quick, record_answer, with_milestones
 from bot.flows.common import next_quick, row_id, t, title_of
 from bot.impact import WEEK, current_week_start
 from bot.limits import MAX_LABEL, MAX_QUICK_REPLIES
@@ -134,7 +134,7 @@ def answer_typed(turn: Turn, ctx: Ctx, answer: TypedAnswer, week: date, last: in
         targets = open_
     lines = [record_answer(ctx, p, week, answer.done) for p in targets]
     quick = fix_quick(ctx, targets[0], week, answer.done) if len(targets) == 1 else []
-    return [msg.text("\n\n".join(lines), quick=quick + next_quick(ctx, "status", "stats"))]
+    return with_milestones(ctx, [msg.text("\n\n".join(lines), quick=quick + next_quick(ctx, "status", "stats"))])
 
 
 def ask_which(ctx: Ctx, pledges: list[Pledge], week: date, done: bool) -> list[Message]:

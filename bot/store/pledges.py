@@ -64,6 +64,13 @@ def count_checkins(session: Session, user_id: int) -> int:
                           .where(Pledge.user_id == user_id)) or 0
 
 
+def weeks_kept(session: Session, user_id: int) -> int:
+    """How many weeks the resident answered "done" for at least one pledge."""
+    return session.scalar(select(func.count(func.distinct(CheckIn.week_start)))
+                          .join(Pledge, Pledge.id == CheckIn.pledge_id)
+                          .where(Pledge.user_id == user_id, CheckIn.done.is_(True))) or 0
+
+
 # --- counters ------------------------------------------------------------------------------------
 
 def _upsert_counter(session: Session, scope: str, key: str, delta: Delta) -> None:
