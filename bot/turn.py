@@ -44,6 +44,8 @@ class Ctx:
     user: User
     # The resident's language view of the content (set by the dialogue from what they wrote).
     content: Content
+    # The bot's LINE basic id ("@123abcde") when known, for add-friend links (bot/botinfo.py).
+    basic_id: str | None = None
 
     def set_state(self, state: str | None, **data: Any) -> None:
         """Enter a named conversation state with its named data (None leaves every flow).

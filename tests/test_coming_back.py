@@ -428,3 +428,46 @@ def test_the_first_100_kg_is_celebrated(app, resident):
 def _pid(app) -> int:
     with app.extensions["deps"].db.session() as s:
         return s.scalar(select(func.max(Pledge.id)))
+
+
+# --- sharing ------------------------------------------------------------------------------------------
+
+def uris(messages: list[dict]) -> list[str]:
+    return [a["uri"] for a in actions_in(messages) if a.get("type") == "uri"]
+
+
+def test_invite_a_friend_opens_line_s_share_with_the_add_friend_link(app, resident):
+    from urllib.parse import parse_qs, urlsplit
+
+    deps = app.extensions["deps"]
+    assert deps.basic_id.wait() == "@000fake"  # read from the fake LINE's bot info, in the background
+    r = resident()
+    pledge(r, "หางดง", "plant_trees")
+    assert "ชวนเพื่อน" in r.labels()
+    card = r.taps("ชวนเพื่อน")
+    assert "ไม่มีข้อมูลของคุณ" in card
+    (uri,) = uris(r.last)
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "line.me", "/R/share")
+    shared = parse_qs(parts.query)["text"][0]
+    assert "https://line.me/R/ti/p/%40000fake" in shared and "เชียงใหม่เมืองคาร์บอนต่ำ" in shared
+    assert r.uid not in shared and "หางดง" not in shared
+
+
+def test_share_my_pledges_is_a_summary_without_personal_data(app, resident):
+    from urllib.parse import parse_qs, urlsplit
+
+    app.extensions["deps"].basic_id.configured = "@cmlowcarbon"  # LINE_BOT_BASIC_ID
+    r = resident()
+    pledge(r, "แม่ริม", "led_lighting")
+    r.says("จะปลูกต้นไม้")
+    r.says("10 ต้น")
+    r.says("ยืนยัน")
+    summary = r.taps("แชร์คำมั่นของฉัน")
+    assert "ปลูกต้นไม้และดูแลให้รอด (10 ต้น)" in summary and "90-150" in summary
+    assert "เปลี่ยนเป็นหลอด LED" in summary and "%40cmlowcarbon" in summary
+    assert "แม่ริม" not in summary and r.uid not in summary  # no district, no id
+    (uri,) = uris(r.last)
+    shared = parse_qs(urlsplit(uri).query)["text"][0]  # LINE's share: short, to fit its 1,000-character URI
+    assert "2 ข้อ" in shared and "%40cmlowcarbon" in shared and "แม่ริม" not in shared and len(uri) <= 1000
+    assert "ยังไม่มีคำมั่น" in resident().says("แชร์คำมั่น")  # typed, with nothing to share

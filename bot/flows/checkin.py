@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot import messages as msg
 from bot.clock import as_utc
 from bot.content.model import Action, Content
-from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, title_of, trees_text
+from bot.flows.common import action_of, bubble, button, carousel, district_name, next_quick, row_id, t, tap, title_of, trees_text
 from bot.flows.quantity import amount
 from bot.fmt import fmt_kg
 from bot.impact import WEEK, checkin_week, current_week_start, impact_to_date, streak
@@ -137,8 +137,9 @@ def status_messages(ctx: Ctx, week: date | None = None, edit: bool = False) -> l
         fixes.append(msg.qr_postback(t(c, "label.last_week"), msg.postback_data("pledge.status", w=last_week.isoformat(), e="1"),
                                      t(c, "label.last_week")))
     if any(v.action is not None and v.action.quantity is not None for v in view.pledges):
-        quick.append(msg.qr_postback(t(c, "label.change_qty"), msg.postback_data("pledge.qty_change"), t(c, "label.change_qty")))
-    quick.append(msg.qr_postback(t(c, "label.reminder_day"), msg.postback_data("remind.settings"), t(c, "label.reminder_day")))
+        quick.append(tap(c, "label.change_qty", "pledge.qty_change"))
+    quick.append(tap(c, "label.reminder_day", "remind.settings"))
+    quick += [tap(c, "label.share_mine", "share.mine"), tap(c, "label.invite", "share.invite")]
     quick = fixes + quick
     ctx.set_state(CheckinState.OPEN, week=week.isoformat())
     if shown:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages as msg
 from bot.content.model import Content
-from bot.flows.common import district_name, next_quick, t, trees_text
+from bot.flows.common import district_name, next_quick, t, tap, trees_text
 from bot.fmt import fmt_t
 from bot.nlu.matcher import Match
 from bot.registry import Registry
@@ -116,9 +116,9 @@ def community_messages(ctx: Ctx) -> list[Message]:
         else:
             parts.append(t(c, "stats_my_hidden", district=district_name(c, mine), min=MIN_HOUSEHOLDS_SHOWN))
     parts.append(t(c, "stats_rule"))
-    quick = next_quick(ctx, "start", "status")
+    quick = next_quick(ctx, "start", "status") + [tap(c, "label.invite", "share.invite")]
     if not mine:
-        quick.append(msg.qr_postback(t(c, "label.districts"), msg.postback_data("pledge.districts"), t(c, "label.districts")))
+        quick.append(tap(c, "label.districts", "pledge.districts"))
     return [msg.text("\n\n".join(parts)), msg.text(t(c, "goal"), quick=quick)]
 
 

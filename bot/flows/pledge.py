@@ -20,6 +20,7 @@ from bot.flows.common import (
     stop_flow,
     stop_quick,
     t,
+    tap,
     title_of,
 )
 from bot.flows.district import NEXT_PLEDGE, ask_district
@@ -145,9 +146,10 @@ def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message
     if not created:
         return [msg.text(t(c, "already_pledged", title=action.title, since=c.date(pledge.started_at)),
                          quick=next_quick(ctx, "status", "start", "stats"))]
-    remind = msg.qr_postback(t(c, "label.reminder_day"), msg.postback_data("remind.settings"), t(c, "label.reminder_day"))
+    more = [tap(c, "label.reminder_day", "remind.settings"), tap(c, "label.share_mine", "share.mine"),
+            tap(c, "label.invite", "share.invite")]
     return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action, quantity)),
-                     quick=next_quick(ctx, "status", "start", "stats") + [remind])]
+                     quick=next_quick(ctx, "status", "start", "stats") + more)]
 
 
 def named_action(ctx: Ctx, text: str, match: Match) -> str | None:
@@ -233,7 +235,7 @@ def withdraw_ask(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     ctx.set_state(PledgeState.WITHDRAW, pledge=pledge.id)
     quick = [msg.qr_postback(t(c, "label.withdraw_ok"), msg.postback_data("pledge.withdraw_ok", p=str(pledge.id)),
                              t(c, "label.withdraw_ok")),
-             msg.qr_postback(t(c, "label.keep"), msg.postback_data("pledge.stop"), t(c, "label.keep"))]
+             tap(c, "label.keep", "pledge.stop")]
     return [msg.text(t(c, "cancel_confirm", title=title_of(c, pledge.action_id), since=c.date(pledge.started_at)),
                      quick=quick)]
 
