@@ -67,7 +67,7 @@ def test_a_resident_who_never_opted_out_leaves_nothing_behind(app, resident):
     r = resident()
     pledge(r, "แม่ริม", "led_lighting")
     r.says("ลบข้อมูล")
-    assert "รหัสที่แปลง" not in r.says("ยืนยันลบข้อมูล")
+    assert "เพราะคุณขอหยุดรับข่าวสาร" not in r.says("ยืนยันลบข้อมูล")
     with app.extensions["deps"].db.session() as s:
         assert s.scalar(select(func.count()).select_from(SuppressedUser)) == 0
     r.says("สวัสดีค่ะ")
