@@ -26,6 +26,7 @@ from bot.flows.common import (
 from bot.flows.district import NEXT_PLEDGE, ask_district
 from bot.flows.quantity import bounds_text, parse_param, pick_quick, read_quantity, stored
 from bot.flows.quantity import impact_lines as quantity_impact
+from bot.flows.reminders import day_and_slot, day_name, slot_name
 from bot.limits import MAX_CAROUSEL, MAX_LABEL, MAX_QUICK_REPLIES
 from bot.nlu.matcher import Match
 from bot.registry import Registry
@@ -148,7 +149,9 @@ def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message
                          quick=next_quick(ctx, "status", "start", "stats"))]
     more = [tap(c, "label.reminder_day", "remind.settings"), tap(c, "label.share_mine", "share.mine"),
             tap(c, "label.invite", "share.invite")]
-    return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action, quantity)),
+    day, slot = day_and_slot(ctx.user)
+    when = f"{day_name(c, day)} {slot_name(c, slot)}"
+    return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action, quantity), when=when),
                      quick=next_quick(ctx, "status", "start", "stats") + more)]
 
 
