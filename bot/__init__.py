@@ -22,6 +22,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, database, content, language matcher, LINE client, flows, routes, CLI."""
     from bot import cli, console, webhook
+    from bot.botinfo import BasicId
     from bot.config import Config, database_url_for
     from bot.content import load_contents
     from bot.deps import Deps
@@ -52,7 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     line = LineClient(app.config["LINE_API_BASE_URL"], app.config["LINE_CHANNEL_ACCESS_TOKEN"],
                       connect_timeout=app.config["LINE_CONNECT_TIMEOUT"], read_timeout=app.config["LINE_READ_TIMEOUT"])
     app.extensions["deps"] = Deps(db=database, contents=contents, matcher=matcher, line=line,
-                                  registry=build_registry(), config=app.config)
+                                  registry=build_registry(), config=app.config,
+                                  basic_id=BasicId(app.config.get("LINE_BOT_BASIC_ID") or "", line))
     if not app.config["LINE_CHANNEL_SECRET"] or not app.config["LINE_CHANNEL_ACCESS_TOKEN"]:
         log.warning("LINE credentials are not set: the webhook refuses requests. "
                     "Chat in the terminal with: flask --app wsgi chat")

@@ -33,6 +33,11 @@ class Config:
         self.CAMPAIGN_BATCH_SIZE: int = int(_float("CAMPAIGN_BATCH_SIZE", 500))
         self.CAMPAIGN_MAX_ATTEMPTS: int = int(_float("CAMPAIGN_MAX_ATTEMPTS", 6))
         self.CAMPAIGN_CLAIM_TIMEOUT: float = _float("CAMPAIGN_CLAIM_TIMEOUT", 120.0)
+        # Seconds between the worker's looks for weekly reminder slots that have come due.
+        self.REMINDER_POLL: float = _float("REMINDER_POLL", 60.0)
+        # The bot's LINE basic id ("@123abcde") for the add-friend link residents share; when
+        # unset, it is read once from LINE's bot info in the background.
+        self.LINE_BOT_BASIC_ID: str = os.environ.get("LINE_BOT_BASIC_ID", "").strip()
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
         # The office's console (/admin/): off until SECRET_KEY is set; it signs the sessions.
         self.SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None

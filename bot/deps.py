@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import dialogue
+from bot.botinfo import BasicId
 from bot.clock import utcnow
 from bot.content.model import Content, Contents
 from bot.line import LineClient
@@ -49,6 +50,8 @@ class Deps:
     monotonic: Callable[[], float] = time.monotonic
     # None: a real sleep (which a campaign's stop request cuts short).
     sleep: Callable[[float], object] | None = None
+    # The bot's basic id for shared add-friend links (bot/botinfo.py); None: not available.
+    basic_id: BasicId | None = None
 
     @property
     def content(self) -> Content:
@@ -89,7 +92,8 @@ def run_turn(deps: Deps, turn: Turn, event_id: str | None = None) -> list[Messag
                 else:
                     user = load_user(session, turn.user_id, now)
                 ctx = Ctx(session=session, contents=deps.contents, matcher=deps.matcher, registry=deps.registry,
-                          now=now, user=user, content=deps.contents.th)
+                          now=now, user=user, content=deps.contents.th,
+                          basic_id=deps.basic_id.get() if deps.basic_id else None)
                 return dialogue.handle(turn, ctx)
         except IntegrityError:
             # Two deliveries of the same tap racing: the loser runs again and sees the winner's work.

@@ -44,7 +44,7 @@ def handle(turn: Turn, ctx: Ctx) -> list[Message]:
     answer = respond(turn, ctx)
     if ctx.user.created_at == ctx.now:
         # First contact without a follow (or right after deleting one's data): say what we keep.
-        return [msg.text(ctx.content.text("core.privacy_notice"))] + answer
+        return [msg.text(ctx.content.text("core.privacy_notice"))] + still_opted_out(ctx) + answer
     return answer
 
 
@@ -73,6 +73,13 @@ def other(lang: Lang) -> Lang:
     return Lang.TH if lang == Lang.EN else Lang.EN
 
 
+def still_opted_out(ctx: Ctx) -> list[Message]:
+    """A returning resident on the suppression list is told that news stays stopped, and how to restart it."""
+    if ctx.user.created_at == ctx.now and ctx.user.opted_out:
+        return [msg.text(ctx.content.text("core.still_opted_out"))]
+    return []
+
+
 def respond(turn: Turn, ctx: Ctx) -> list[Message]:
     if turn.kind == "postback":
         return on_postback(turn, ctx)
@@ -95,7 +102,7 @@ def on_follow(turn: Turn, ctx: Ctx) -> list[Message]:
     return [
         msg.text(c.text("core.welcome")),
         msg.text(c.text("core.privacy_notice"), quick=msg.topic_quick_replies(c)),
-    ]
+    ] + still_opted_out(ctx)
 
 
 def on_postback(turn: Turn, ctx: Ctx) -> list[Message]:
@@ -122,9 +129,13 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
         return switched
     if is_cancel(c, turn.text):
         had_state = ctx.user.state is not None
+        saved = ctx.state_value("saved")
         ctx.clear_state()
-        key = "core.cancelled" if had_state else "core.nothing_to_cancel"
-        return [msg.text(c.text(key), quick=msg.topic_quick_replies(c))]
+        if saved:  # say exactly what this flow already recorded
+            body = c.text("pledges.stopped_after_saving", saved="\n".join(saved))
+        else:
+            body = c.text("core.cancelled" if had_state else "core.nothing_to_cancel")
+        return [msg.text(body, quick=msg.topic_quick_replies(c))]
     if ctx.user.state:
         state_handler = ctx.registry.states.get(ctx.user.state)
         if state_handler is None:

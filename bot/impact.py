@@ -66,6 +66,16 @@ def impact_to_date(kg_year: float, started_at: datetime, until: datetime, checki
     return max(0.0, kg_year * seconds / 86400 / 365)
 
 
+# Bangkok time of day of the weekly reminder's two slots.
+REMINDER_TIMES = {"morning": time(8, 0), "evening": time(18, 0)}
+
+
+def reminder_time(week: date, day: int, slot: str) -> datetime:
+    """When a week's reminder in this slot goes out (day 0 = Monday), as aware UTC."""
+    local = datetime.combine(week + timedelta(days=day), REMINDER_TIMES[slot], tzinfo=BANGKOK)
+    return as_utc(local)
+
+
 def trees_range(kg: float, kg_per_tree_low: float, kg_per_tree_high: float) -> tuple[int, int]:
     """How many trees take up kg of CO2 in a year, given a tree's yearly uptake range."""
     return round(kg / kg_per_tree_high), round(kg / kg_per_tree_low)

@@ -287,6 +287,19 @@ class LineClient:
         return self._call("multicast", self.api.multicast_with_http_info, request, timeout=timeout,
                           x_line_retry_key=retry_key)
 
+    def basic_id(self) -> str | None:
+        """The bot's basic id ("@123abcde", GET /v2/bot/info), or None when LINE does not say.
+        Not for the webhook path: bot/botinfo.py calls it once, in the background."""
+        if not self.access_token:
+            return None
+        try:
+            info = self.api.get_bot_info(_request_timeout=self.timeout)
+        except Exception as e:  # the SDK raises on any non-2xx or no answer
+            log.warning("LINE bot info failed: %s", type(e).__name__)
+            return None
+        basic = getattr(info, "basic_id", None)
+        return str(basic) if basic else None
+
     def quota(self) -> tuple[int | None, int]:
         """(monthly limit or None when unlimited, messages used this month)."""
         q = self.api.get_message_quota(_request_timeout=self.timeout)

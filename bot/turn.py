@@ -44,11 +44,26 @@ class Ctx:
     user: User
     # The resident's language view of the content (set by the dialogue from what they wrote).
     content: Content
+    # The bot's LINE basic id ("@123abcde") when known, for add-friend links (bot/botinfo.py).
+    basic_id: str | None = None
 
     def set_state(self, state: str | None, **data: Any) -> None:
-        """Enter a named conversation state with its named data (None leaves every flow)."""
+        """Enter a named conversation state with its named data (None leaves every flow).
+
+        What the flow already recorded ("saved", see note_saved) goes along from state to state,
+        so a later cancel can say exactly what stays saved."""
+        saved = self.state_value("saved") if state is not None else None
         self.user.state = state
-        self.user.state_data = {k: v for k, v in data.items() if v is not None} or None
+        values = {k: v for k, v in data.items() if v is not None}
+        if saved and "saved" not in values:
+            values["saved"] = saved
+        self.user.state_data = values or None
+
+    def note_saved(self, line: str) -> None:
+        """Remember, for as long as the resident stays in a flow, one line of what it recorded."""
+        if self.user.state is not None:
+            saved = [*(self.state_value("saved") or []), line]
+            self.user.state_data = {**(self.user.state_data or {}), "saved": saved[-5:]}
 
     def state_value(self, name: str) -> Any:
         return (self.user.state_data or {}).get(name)

@@ -29,9 +29,11 @@ class Job:
 
 def jobs_of(deps: Deps, poll: float) -> list[Job]:
     """Every job the worker runs; campaigns poll at `poll` seconds."""
+    from bot.campaigns.reminders import reminders_job
     from bot.campaigns.service import worker_job
 
-    return [worker_job(poll)]
+    # Reminders first: a slot's campaign made in a round is sent in the same round.
+    return [reminders_job(float(deps.config.get("REMINDER_POLL", 60.0))), worker_job(poll)]
 
 
 def run_jobs(deps: Deps, jobs: list[Job], stop: threading.Event, once: bool = False) -> None:

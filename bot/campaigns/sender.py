@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# (session, audience, LINE user ids) -> [(LINE user ids, their messages)], or None when the
+# audience is not a personal one (every recipient gets the campaign's own messages).
+Personalise = Callable[[Session, str, list[str]], list[tuple[list[str], list[dict[str, Any]]]] | None]
+
 
 @dataclass
 class Plan:
@@ -122,6 +126,10 @@ class SendEnv:
     page_size: int = MAX_MULTICAST
     batches_per_tx: int = 16     # batches recorded per transaction (each with the cursor move)
     retry_later: float = 300.0   # the worker tries an interrupted campaign again after this
+    # Personal campaigns (weekly reminders): personalise(session, audience, line user ids) gives
+    # groups of recipients and the messages each group gets; called in the transaction that
+    # records their batches (bot/campaigns/reminders.py).
+    personalise: Personalise | None = None
 
     @classmethod
     def from_deps(cls, deps: Deps, **overrides: Any) -> SendEnv:
@@ -136,6 +144,9 @@ class SendEnv:
             max_attempts=int(cfg.get("CAMPAIGN_MAX_ATTEMPTS", 6)),
             page_size=max(1, min(MAX_MULTICAST, int(cfg.get("CAMPAIGN_BATCH_SIZE", MAX_MULTICAST)))),
         )
+        from bot.campaigns.reminders import personaliser
+
+        values["personalise"] = personaliser(deps.contents, deps.clock)
         values.update(overrides)
         return cls(**values)
 
@@ -146,6 +157,7 @@ class Job:
     seq: int
     retry_key: str
     user_ids: list[str]
+    messages: list[dict[str, Any]] | None = None  # wire form; None: the campaign's
 
 
 @dataclass
@@ -224,8 +236,8 @@ class Sender:
             self.limiter.acquire()
             if self.stop.is_set():
                 return BatchOutcome(job, "stopped", attempts)
-            result: SendResult = env.line.multicast_prepared(job.user_ids, sdk_messages, retry_key=job.retry_key,
-                                                             timeout=env.timeout)
+            result: SendResult = env.line.multicast_prepared(job.user_ids, job.messages or sdk_messages,
+                                                             retry_key=job.retry_key, timeout=env.timeout)
             attempts += 1
             if result.ok or result.already_accepted:
                 return BatchOutcome(job, "sent", attempts, already_accepted=result.already_accepted,
@@ -271,11 +283,12 @@ class Sender:
     # -- the database side, in the calling thread -------------------------------------------
     def load_pending(self, s: Session) -> list[Job]:
         """Unconfirmed batches of an earlier run, less anyone who has since blocked or opted out."""
-        rows = s.execute(select(CampaignBatch.id, CampaignBatch.seq, CampaignBatch.retry_key, CampaignBatch.user_ids)
+        rows = s.execute(select(CampaignBatch.id, CampaignBatch.seq, CampaignBatch.retry_key, CampaignBatch.user_ids,
+                                CampaignBatch.messages)
                          .where(CampaignBatch.campaign_id == self.campaign_id, CampaignBatch.status == BatchStatus.PENDING)
                          .order_by(CampaignBatch.seq)).all()
         jobs = []
-        for batch_id, seq, key, user_ids in rows:
+        for batch_id, seq, key, user_ids, own in rows:
             still = set(s.scalars(select(User.line_user_id).where(
                 User.line_user_id.in_(user_ids), User.followed.is_(True), User.blocked.is_(False),
                 User.opted_out.is_(False))))
@@ -288,7 +301,7 @@ class Sender:
                     s.execute(update(CampaignBatch).where(CampaignBatch.id == batch_id)
                               .values(user_ids=[], size=0, status=BatchStatus.SENT, last_error="no recipient left"))
                     continue
-            jobs.append(Job(batch_id, seq, key, kept))
+            jobs.append(Job(batch_id, seq, key, kept, to_wire(own) if own else None))
         return jobs
 
     def heartbeat(self, s: Session, cursor: int | None = None) -> None:
@@ -323,14 +336,16 @@ class Sender:
         jobs: list[Job] = []
         rows = []
         now = self.env.clock()
-        for i in range(0, len(ids), self.env.page_size):
-            chunk = ids[i:i + self.env.page_size]
-            key = str(uuid.uuid4())
-            rows.append({"campaign_id": self.campaign_id, "seq": next_seq, "retry_key": key, "user_ids": chunk,
-                         "size": len(chunk), "status": BatchStatus.PENDING, "attempts": 0, "already_accepted": False,
-                         "created_at": now})
-            jobs.append(Job(0, next_seq, key, chunk))
-            next_seq += 1
+        groups = self.env.personalise(s, audience, ids) if self.env.personalise and ids else None
+        for members, own in groups if groups is not None else [(ids, None)]:
+            for i in range(0, len(members), self.env.page_size):
+                chunk = members[i:i + self.env.page_size]
+                key = str(uuid.uuid4())
+                rows.append({"campaign_id": self.campaign_id, "seq": next_seq, "retry_key": key, "user_ids": chunk,
+                             "size": len(chunk), "status": BatchStatus.PENDING, "attempts": 0,
+                             "already_accepted": False, "created_at": now, "messages": own})
+                jobs.append(Job(0, next_seq, key, chunk, to_wire(own) if own else None))
+                next_seq += 1
         if rows:
             table = table_of(CampaignBatch)
             inserted = s.execute(table.insert().returning(table.c.id, table.c.seq), rows).all()
@@ -513,7 +528,7 @@ class Sender:
                     raise ClaimLost(f"campaign {self.campaign_id} was taken over before it finished")
                 # The ids were kept only to resume this send; a finished campaign keeps just the counts.
                 s.execute(update(CampaignBatch).where(CampaignBatch.campaign_id == self.campaign_id)
-                          .values(user_ids=[]))
+                          .values(user_ids=[], messages=None))
         log.info("campaign %s %s: %d recipients in %d batches, %d failed batches", self.campaign_id,
                  report.status, report.sent_recipients, report.sent_batches, report.failed_batches)
         return report

@@ -5,7 +5,7 @@ import math
 import re
 from typing import Any
 
-from bot.content.model import Action, Factor, Input, Measures, Source
+from bot.content.model import Action, Factor, Input, Measures, Quantity, Source
 from bot.content.problems import NO_SOURCE, Problems, with_en
 from bot.fmt import fmt_number
 
@@ -57,7 +57,8 @@ def load_actions(p: Problems, raw: Any, sectors: dict[str, str], factors: dict[s
     p.unknown_keys(F, raw, {"sectors", "sectors_en", "factors", "actions"})
     measure_ids = {m.id for m in measures.items} if measures else set()
     out: dict[str, Action] = {}
-    allowed = with_en({"title", "howto", "no_estimate"}) | {"id", "topic", "sector", "measures", "estimate", "source"}
+    allowed = (with_en({"title", "howto", "no_estimate"})
+               | {"id", "topic", "sector", "measures", "estimate", "source", "quantity"})
     for i, a in enumerate(p.seq(f"{F}: actions", raw.get("actions"))):
         a = p.mapping(f"{F}: actions[{i}]", a)
         aid = str(a.get("id", f"#{i}"))
@@ -81,6 +82,7 @@ def load_actions(p: Problems, raw: Any, sectors: dict[str, str], factors: dict[s
         inputs: tuple[Input, ...] = ()
         factor = None
         kg = None
+        kg_high: float | None = None
         assumptions: list[str] = []
         formula = ""
         source: Source | None = None
@@ -89,7 +91,7 @@ def load_actions(p: Problems, raw: Any, sectors: dict[str, str], factors: dict[s
             p.problem(where, "give either estimate (with its formula) or no_estimate (why there is no number)")
         if est is not None:
             e = p.mapping(f"{where}.estimate", est)
-            p.unknown_keys(f"{where}.estimate", e, with_en({"notes"}) | {"inputs", "factor", "kg_co2e_year"})
+            p.unknown_keys(f"{where}.estimate", e, with_en({"notes"}) | {"inputs", "factor", "factor_high", "kg_co2e_year"})
             ins = []
             for j, x in enumerate(p.seq(f"{where}.estimate.inputs", e.get("inputs"))):
                 w = f"{where}.estimate.inputs[{j}]"
@@ -118,6 +120,14 @@ def load_actions(p: Problems, raw: Any, sectors: dict[str, str], factors: dict[s
                               f"{fmt_number(kg)} does not follow from its formula: "
                               f"{' × '.join(fmt_number(x.value) for x in inputs)} × {fmt_number(factor.value)}"
                               f" = {computed:.2f}")
+            if e.get("factor_high") is not None:
+                high = factors.get(e["factor_high"]) if isinstance(e["factor_high"], str) else None
+                if high is None:
+                    p.problem(f"{where}.estimate.factor_high", f"unknown factor {e['factor_high']!r} (see factors:)")
+                elif factor is not None and inputs:
+                    kg_high = math.prod(x.value for x in inputs) * high.value
+                    if high.value < factor.value:
+                        p.problem(f"{where}.estimate.factor_high", "the top of the range is below its bottom (factor)")
             source = factor.source if factor else None
             if a.get("source") is not None:
                 source = p.source_ref(f"{where}.source", a.get("source"))
@@ -133,7 +143,41 @@ def load_actions(p: Problems, raw: Any, sectors: dict[str, str], factors: dict[s
             kg_co2e_year=None if kg is None or math.isnan(kg) else kg, inputs=inputs, factor=factor,
             formula_text=formula, assumptions=tuple(assumptions), no_estimate=no_estimate,
             source=source or NO_SOURCE,
+            quantity=load_quantity(p, where, a.get("quantity"), inputs) if a.get("quantity") is not None else None,
+            kg_co2e_year_high=kg_high,
         )
     if not out:
         p.problem(f"{F}: actions", "no actions")
     return out
+
+
+def load_quantity(p: Problems, where: str, raw: Any, inputs: tuple[Input, ...]) -> Quantity | None:
+    """An action's quantity: which estimate input it scales, its unit, default, bounds and quick picks."""
+    w = f"{where}.quantity"
+    q = p.mapping(w, raw)
+    p.unknown_keys(w, q, with_en({"unit"}) | {"input", "default", "min", "max", "whole", "choices"})
+    if not inputs:
+        p.problem(w, "only an action with an estimate can have a quantity (it scales one of the estimate's inputs)")
+        return None
+    index = q.get("input", 0)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(inputs):
+        p.problem(f"{w}.input", f"must be the number of one of the estimate's inputs, 0 to {len(inputs) - 1}")
+        return None
+    default = p.number(f"{w}.default", q.get("default"))
+    low, high = p.number(f"{w}.min", q.get("min")), p.number(f"{w}.max", q.get("max"))
+    whole = bool(q.get("whole", False))
+    choices = tuple(p.number(f"{w}.choices", c) for c in p.seq(f"{w}.choices", q.get("choices")))
+    if any(math.isnan(x) for x in (default, low, high)):
+        return None
+    if default != inputs[index].value:
+        p.problem(f"{w}.default", f"{fmt_number(default)} must be the estimate's input {index} "
+                                  f"({fmt_number(inputs[index].value)}), which it scales")
+    if not 0 < low <= default <= high:
+        p.problem(w, f"need 0 < min <= default <= max (got {fmt_number(low)}, {fmt_number(default)}, {fmt_number(high)})")
+    for c in choices:
+        if not low <= c <= high or (whole and not float(c).is_integer()):
+            p.problem(f"{w}.choices", f"{fmt_number(c)} is outside {fmt_number(low)}-{fmt_number(high)} or not whole")
+    if whole and not all(float(x).is_integer() for x in (default, low, high)):
+        p.problem(w, "a whole-number quantity needs whole default, min and max")
+    return Quantity(input=index, unit=p.local(w, q, "unit", max_len=20), default=default, min=low, max=high,
+                    whole=whole, choices=choices[:8])

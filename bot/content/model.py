@@ -109,6 +109,23 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """How much of an action a household pledges (trees, bulbs, litres a week…): the estimate's
+    input number `input` scales with it; `default` is that input's value in the catalogue."""
+
+    input: int
+    unit: str
+    default: float
+    min: float
+    max: float
+    whole: bool
+    choices: tuple[float, ...]
+
+    def clamp_ok(self, value: float) -> bool:
+        return self.min <= value <= self.max and (not self.whole or float(value).is_integer())
+
+
+@dataclass(frozen=True)
 class Action:
     """A household action residents can pledge (actions.yaml), with the arithmetic of its estimate."""
 
@@ -125,6 +142,22 @@ class Action:
     assumptions: tuple[str, ...]
     no_estimate: str | None
     source: Source
+    quantity: Quantity | None = None
+    # The top of the estimate's range when its factor is a range (trees take up 9-15 kg a year):
+    # kg_co2e_year is the low end, used in totals; this is shown beside it.
+    kg_co2e_year_high: float | None = None
+
+    def kg_year(self, quantity: float | None = None) -> float | None:
+        """The yearly estimate for this quantity (None: the catalogue's default)."""
+        return self._scaled(self.kg_co2e_year, quantity)
+
+    def kg_year_high(self, quantity: float | None = None) -> float | None:
+        return self._scaled(self.kg_co2e_year_high, quantity)
+
+    def _scaled(self, kg: float | None, quantity: float | None) -> float | None:
+        if kg is None or quantity is None or self.quantity is None or not self.quantity.default:
+            return kg
+        return kg * quantity / self.quantity.default
 
     @property
     def source_title(self) -> str:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from bot import dialogue
-from bot.flows import answers, checkin, community, district, optout, pledge, privacy
+from bot.flows import answers, checkin, checkin_typed, community, district, optout, pledge, privacy, quantity, reminders, share
 from bot.registry import Registry
 
-MODULES = (dialogue, answers, district, pledge, checkin, community, privacy, optout)
+MODULES = (dialogue, answers, district, pledge, checkin, checkin_typed, quantity, reminders, share, community, privacy, optout)
 
 
 def build_registry() -> Registry:

@@ -86,6 +86,12 @@ def stop_quick(content: Content) -> Message:
     return msg.qr_postback(t(content, "label.stop"), msg.postback_data("pledge.stop"), t(content, "label.stop"))
 
 
+def tap(content: Content, label_key: str, action: str) -> Message:
+    """A quick reply labelled with pledges.<label_key> that taps postback action (no parameters)."""
+    label = t(content, label_key)
+    return msg.qr_postback(label, msg.postback_data(action), label)
+
+
 def next_quick(ctx: Ctx, *keys: str) -> list[Message]:
     """Quick replies to where a resident usually goes next ("start", "status", "stats", "cancel")."""
     return [msg.qr_postback(t(ctx.content, f"label.{k}"), msg.postback_data(f"pledge.{k}"), t(ctx.content, f"label.{k}"))
@@ -117,6 +123,8 @@ def carousel(bubbles: list[Message]) -> Message:
 
 
 def stop_flow(turn: object, ctx: Ctx, params: dict[str, str]) -> list[Message]:
-    """The ยกเลิก button: leave the flow, nothing recorded."""
+    """The ยกเลิก button: leave the flow, saying what it had already recorded (if anything)."""
+    saved = ctx.state_value("saved")
     ctx.clear_state()
-    return [msg.text(t(ctx.content, "stopped"), quick=msg.topic_quick_replies(ctx.content))]
+    body = t(ctx.content, "stopped_after_saving", saved="\n".join(saved)) if saved else t(ctx.content, "stopped")
+    return [msg.text(body, quick=msg.topic_quick_replies(ctx.content))]

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from bot import messages as msg
 from bot.content.model import Content
-from bot.flows.common import district_name, next_quick, t, trees_text
+from bot.flows.common import district_name, next_quick, t, tap, trees_text
 from bot.fmt import fmt_t
 from bot.nlu.matcher import Match
 from bot.registry import Registry
-from bot.store.pledges import counter_rows
+from bot.store.pledges import CounterRow, counter_rows
 from bot.turn import Ctx, Message, Turn
 
 # Only districts with at least this many participating households are ranked, so that
@@ -37,31 +37,40 @@ class CommunityView:
     ranking: list[DistrictRow] = field(default_factory=list)         # only districts shown
 
 
-def _kg(content: Content, action_id: str) -> float:
+def counter_kg(content: Content, action_id: str, row: CounterRow) -> float:
+    """Estimated kg a year of one counter's pledges of an action: the default's estimate for those
+    without a chosen quantity, the estimate per unit times the chosen quantities for the rest."""
     a = content.actions.get(action_id)
-    return (a.kg_co2e_year or 0.0) if a is not None else 0.0
+    if a is None or a.kg_co2e_year is None:
+        return 0.0
+    pledges = max(row.pledges, 0)
+    if a.quantity is None:
+        return a.kg_co2e_year * pledges
+    quantified = min(max(row.quantified, 0), pledges)
+    return a.kg_co2e_year * (pledges - quantified) + (a.kg_year(max(row.quantity_sum, 0.0)) or 0.0)
 
 
 def community_of(session: Session, content: Content) -> CommunityView:
     """The community's totals from the counters (a few hundred rows, whatever the number of pledges)."""
     view = CommunityView()
     per_district: dict[str, DistrictRow] = {}
-    for scope, key, h, p in counter_rows(session):
-        h, p = max(h, 0), max(p, 0)
+    for row in counter_rows(session):
+        scope, key = row.scope, row.key
+        h, p = max(row.households, 0), max(row.pledges, 0)
         if scope == "all":
             view.households, view.pledges = h, p
         elif scope == "action":
             if p:
                 view.by_action.append((key, p))
-            view.kg_year += _kg(content, key) * p
+            view.kg_year += counter_kg(content, key, row)
         elif scope == "district" and key:
-            row = per_district.setdefault(key, DistrictRow(key, 0, 0, 0.0))
-            row.households, row.pledges = h, p
+            drow = per_district.setdefault(key, DistrictRow(key, 0, 0, 0.0))
+            drow.households, drow.pledges = h, p
         elif scope == "district_action":
             code, _, action_id = key.partition(":")
             if code:
-                row = per_district.setdefault(code, DistrictRow(code, 0, 0, 0.0))
-                row.kg_year += _kg(content, action_id) * p
+                drow = per_district.setdefault(code, DistrictRow(code, 0, 0, 0.0))
+                drow.kg_year += counter_kg(content, action_id, row)
     order = list(content.actions)
     view.by_action.sort(key=lambda x: (-x[1], order.index(x[0]) if x[0] in order else 999))
     view.ranking = sorted((r for r in per_district.values() if r.households >= MIN_HOUSEHOLDS_SHOWN),
@@ -107,9 +116,9 @@ def community_messages(ctx: Ctx) -> list[Message]:
         else:
             parts.append(t(c, "stats_my_hidden", district=district_name(c, mine), min=MIN_HOUSEHOLDS_SHOWN))
     parts.append(t(c, "stats_rule"))
-    quick = next_quick(ctx, "start", "status")
+    quick = next_quick(ctx, "start", "status") + [tap(c, "label.invite", "share.invite")]
     if not mine:
-        quick.append(msg.qr_postback(t(c, "label.districts"), msg.postback_data("pledge.districts"), t(c, "label.districts")))
+        quick.append(tap(c, "label.districts", "pledge.districts"))
     return [msg.text("\n\n".join(parts)), msg.text(t(c, "goal"), quick=quick)]
 
 

@@ -59,8 +59,12 @@ def district_chosen(turn: Turn, ctx: Ctx, district: District, next_step: str | N
     saved = msg.text(t(c, "district_saved", district=c.district_name(district)))
     if next_step == NEXT_PLEDGE:
         if action_of(c, action_id):
-            return [saved] + ctx.registry.postbacks["pledge.pick"](turn, ctx, {"id": action_id or ""})
-        return [saved] + ctx.registry.postbacks["pledge.start"](turn, ctx, {})
+            going_on = ctx.registry.postbacks["pledge.pick"](turn, ctx, {"id": action_id or ""})
+        else:
+            going_on = ctx.registry.postbacks["pledge.start"](turn, ctx, {})
+        # A cancel from here on says the district stays saved (not "nothing was saved").
+        ctx.note_saved(t(c, "saved_district", district=c.district_name(district)))
+        return [saved] + going_on
     return [msg.text(t(c, "district_saved", district=c.district_name(district)),
                      quick=next_quick(ctx, "start", "stats", "status"))]
 

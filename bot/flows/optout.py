@@ -4,6 +4,7 @@ from __future__ import annotations
 from bot import messages as msg
 from bot.nlu.matcher import Match
 from bot.registry import Registry
+from bot.store.users import set_suppressed
 from bot.turn import Ctx, Message, Turn
 
 # The button under every campaign message (bot/campaigns/compose.py puts it there).
@@ -22,6 +23,7 @@ def broadcast_optin(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
     """Start campaign broadcasts again."""
     key = "core.optin_done" if ctx.user.opted_out else "core.optin_already"
     ctx.user.opted_out = False
+    set_suppressed(ctx.session, ctx.user.line_user_id, False, ctx.now)  # a returning resident opts in again
     return [msg.text(ctx.content.text(key), quick=msg.topic_quick_replies(ctx.content))]
 
 

@@ -20,11 +20,13 @@ from bot.flows.common import (
     stop_flow,
     stop_quick,
     t,
+    tap,
     title_of,
-    trees_text,
 )
 from bot.flows.district import NEXT_PLEDGE, ask_district
-from bot.fmt import fmt_kg
+from bot.flows.quantity import bounds_text, parse_param, pick_quick, read_quantity, stored
+from bot.flows.quantity import impact_lines as quantity_impact
+from bot.flows.reminders import day_and_slot, day_name, slot_name
 from bot.limits import MAX_CAROUSEL, MAX_LABEL, MAX_QUICK_REPLIES
 from bot.nlu.matcher import Match
 from bot.registry import Registry
@@ -37,7 +39,7 @@ from bot.words import is_no, is_yes, plain
 
 class PledgeState(StrEnum):
     CHOOSE = "pledge.choose"      # data: sector (the one shown)
-    CONFIRM = "pledge.confirm"    # data: action
+    CONFIRM = "pledge.confirm"    # data: action, qty (the amount chosen so far, for actions with one)
     WITHDRAW = "pledge.withdraw"  # data: pledge (the one asked about)
 
 
@@ -49,7 +51,8 @@ def pledge_start(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
     if not ctx.user.district_code:
         return ask_district(ctx, "district_first", NEXT_PLEDGE, action.id if action else None)
     if action is not None:
-        return confirm_step(ctx, action)
+        reading = read_quantity(ctx.content, action.quantity, turn.text) if action.quantity else None
+        return confirm_step(ctx, action, reading.value if reading else None)  # "ปลูก 10 ต้น": 10 already
     return sector_step(ctx)
 
 
@@ -94,32 +97,39 @@ def pick_action(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     return confirm_step(ctx, action)
 
 
-def impact_lines(ctx: Ctx, action: Action) -> str:
-    """The estimate in kg a year and in trees, or why there is no number."""
-    c = ctx.content
-    if action.kg_co2e_year is None:
-        return t(c, "no_estimate_long", reason=action.no_estimate or "").strip()
-    parts = [t(c, "estimate_long", kg=fmt_kg(action.kg_co2e_year), formula=action.formula_text,
-               source=action.source_title)]
-    trees = trees_text(c, action.kg_co2e_year)
-    if trees:
-        parts.append(trees)
-    return "\n".join(p for p in parts if p)
+def impact_lines(ctx: Ctx, action: Action, quantity: float | None = None) -> str:
+    """The estimate in kg a year (for this quantity) and in trees, or why there is no number."""
+    return quantity_impact(ctx.content, action, quantity)
 
 
-def confirm_step(ctx: Ctx, action: Action) -> list[Message]:
+def confirm_step(ctx: Ctx, action: Action, quantity: float | None = None) -> list[Message]:
     c = ctx.content
     existing = next((p for p in active_pledges(ctx.session, ctx.user.id) if p.action_id == action.id), None)
     if existing is not None:
         ctx.clear_state()
-        return [msg.text(t(c, "already_pledged", title=action.title, since=c.date(existing.started_at)),
-                         quick=next_quick(ctx, "status", "start", "stats"))]
-    ctx.set_state(PledgeState.CONFIRM, action=action.id)
-    quick = [msg.qr_postback(t(c, "label.confirm"), msg.postback_data("pledge.confirm", i=action.id), t(c, "label.confirm")),
-             msg.qr_postback(t(c, "label.other"), msg.postback_data("pledge.sector", s=action.sector), t(c, "label.other")),
-             stop_quick(c)]
-    return [msg.text(t(c, "confirm", title=action.title, howto=action.howto, impact=impact_lines(ctx, action)),
-                     quick=quick)]
+        quick = next_quick(ctx, "status", "start", "stats")
+        if action.quantity is not None:  # pledged already: the amount can still be changed
+            quick.insert(0, msg.qr_postback(t(c, "label.change_qty"), msg.postback_data("pledge.qty_change", p=str(existing.id)),
+                                            t(c, "label.change_qty")))
+        return [msg.text(t(c, "already_pledged", title=action.title, since=c.date(existing.started_at)), quick=quick)]
+    ctx.set_state(PledgeState.CONFIRM, action=action.id, qty=quantity)
+    data = {"i": action.id} if quantity is None else {"i": action.id, "q": str(quantity)}
+    quick = [msg.qr_postback(t(c, "label.confirm"), msg.postback_data("pledge.confirm", **data), t(c, "label.confirm"))]
+    quick += pick_quick(c, action, {"i": action.id}, "pledge.qty", quantity)[:MAX_QUICK_REPLIES - 3]
+    quick += [msg.qr_postback(t(c, "label.other"), msg.postback_data("pledge.sector", s=action.sector), t(c, "label.other")),
+              stop_quick(c)]
+    impact = impact_lines(ctx, action, quantity)
+    if action.quantity is not None:
+        impact += "\n" + bounds_text(c, action, "quantity_hint")
+    return [msg.text(t(c, "confirm", title=action.title, howto=action.howto, impact=impact), quick=quick)]
+
+
+def pick_quantity(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
+    """A quantity picked before confirming ("10 ต้น")."""
+    action = action_of(ctx.content, params.get("i"))
+    if action is None:
+        return sector_step(ctx)
+    return confirm_step(ctx, action, parse_param(action, params.get("q")))
 
 
 def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
@@ -131,13 +141,18 @@ def confirm_pledge(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message
     if not ctx.user.district_code and not any(p.action_id == action.id
                                               for p in active_pledges(ctx.session, ctx.user.id)):
         return ask_district(ctx, "district_first", NEXT_PLEDGE, action.id)  # an old button, or data deleted since
-    pledge, created = add_pledge(ctx.session, ctx.user, action.id, ctx.now)
+    quantity = parse_param(action, params.get("q"))
+    pledge, created = add_pledge(ctx.session, ctx.user, action.id, ctx.now, stored(action, quantity))
     ctx.clear_state()
     if not created:
         return [msg.text(t(c, "already_pledged", title=action.title, since=c.date(pledge.started_at)),
                          quick=next_quick(ctx, "status", "start", "stats"))]
-    return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action)),
-                     quick=next_quick(ctx, "status", "start", "stats"))]
+    more = [tap(c, "label.reminder_day", "remind.settings"), tap(c, "label.share_mine", "share.mine"),
+            tap(c, "label.invite", "share.invite")]
+    day, slot = day_and_slot(ctx.user)
+    when = f"{day_name(c, day)} {slot_name(c, slot)}"
+    return [msg.text(t(c, "recorded", title=action.title, impact=impact_lines(ctx, action, quantity), when=when),
+                     quick=next_quick(ctx, "status", "start", "stats") + more)]
 
 
 def named_action(ctx: Ctx, text: str, match: Match) -> str | None:
@@ -152,8 +167,18 @@ def typed_in_flow(turn: Turn, ctx: Ctx) -> list[Message] | None:
     """Words typed mid-flow: a yes or no to the question asked, a sector or an action named while
     choosing; otherwise leave the flow for the matcher (which answers whatever was asked)."""
     state, c = ctx.user.state, ctx.content
+    qty = ctx.state_value("qty")
     if state == PledgeState.CONFIRM and ctx.state_value("action") and is_yes(c, turn.text):
-        return confirm_pledge(turn, ctx, {"i": str(ctx.state_value("action"))})
+        data = {"i": str(ctx.state_value("action"))} | ({"q": str(qty)} if qty is not None else {})
+        return confirm_pledge(turn, ctx, data)
+    confirming = action_of(c, ctx.state_value("action")) if state == PledgeState.CONFIRM else None
+    if confirming is not None and confirming.quantity is not None:  # "10 ต้น", "๑๐", "ไม่ใช่ 5 เอา 10"
+        reading = read_quantity(c, confirming.quantity, turn.text)
+        if reading is not None and reading.value is not None:
+            return confirm_step(ctx, confirming, reading.value)
+        if reading is not None and reading.problem:
+            return [msg.text(bounds_text(c, confirming, reading.problem),
+                             quick=pick_quick(c, confirming, {"i": confirming.id}, "pledge.qty", qty) + [stop_quick(c)])]
     if state == PledgeState.WITHDRAW and ctx.state_value("pledge") and is_yes(c, turn.text):
         return withdraw(turn, ctx, {"p": str(ctx.state_value("pledge"))})
     if state in (PledgeState.CONFIRM, PledgeState.WITHDRAW) and is_no(c, turn.text):
@@ -213,7 +238,7 @@ def withdraw_ask(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     ctx.set_state(PledgeState.WITHDRAW, pledge=pledge.id)
     quick = [msg.qr_postback(t(c, "label.withdraw_ok"), msg.postback_data("pledge.withdraw_ok", p=str(pledge.id)),
                              t(c, "label.withdraw_ok")),
-             msg.qr_postback(t(c, "label.keep"), msg.postback_data("pledge.stop"), t(c, "label.keep"))]
+             tap(c, "label.keep", "pledge.stop")]
     return [msg.text(t(c, "cancel_confirm", title=title_of(c, pledge.action_id), since=c.date(pledge.started_at)),
                      quick=quick)]
 
@@ -240,6 +265,7 @@ def register(registry: Registry) -> None:
     registry.postback(pick_sector, "pledge.sector")
     registry.postback(pick_action, msg.PLEDGE_PICK)
     registry.postback(confirm_pledge, "pledge.confirm")
+    registry.postback(pick_quantity, "pledge.qty")
     registry.postback(stop_flow, "pledge.stop")
     registry.postback(pledge_cancel_tap, "pledge.cancel")
     registry.postback(withdraw_ask, "pledge.withdraw")

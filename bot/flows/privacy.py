@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from bot import messages as msg
 from bot.flows.common import district_name, stop_flow, stop_quick, t, title_of
+from bot.flows.reminders import current_setting
 from bot.nlu.matcher import Match
 from bot.registry import Registry
 from bot.store.models import PledgeStatus
@@ -42,7 +43,8 @@ def privacy_messages(ctx: Ctx) -> list[Message]:
              district=district_name(c, user.district_code),
              pledges="\n".join(lines) if lines else t(c, "privacy_no_pledges"),
              checkins=count_checkins(ctx.session, user.id),
-             broadcast=t(c, "privacy_broadcast_off" if user.opted_out else "privacy_broadcast_on"))
+             broadcast=t(c, "privacy_broadcast_off" if user.opted_out else "privacy_broadcast_on"),
+             reminders=current_setting(c, user, ctx.now))
     ctx.set_state(PrivacyState.CONFIRM_DELETE)
     quick = [msg.qr_postback(t(c, "label.delete"), msg.postback_data("privacy.delete"), t(c, "label.delete")),
              msg.qr_postback(t(c, "label.districts"), msg.postback_data("pledge.districts"), t(c, "label.districts")),
@@ -52,8 +54,9 @@ def privacy_messages(ctx: Ctx) -> list[Message]:
 
 def privacy_delete(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
     """Delete every row linked to this LINE user id, then say so."""
-    delete_user_data(ctx.session, ctx.user)
-    return [msg.text(t(ctx.content, "privacy_deleted"), quick=msg.topic_quick_replies(ctx.content))]
+    kept_stop = delete_user_data(ctx.session, ctx.user, ctx.now)
+    key = "privacy_deleted_still_stopped" if kept_stop else "privacy_deleted"
+    return [msg.text(t(ctx.content, key), quick=msg.topic_quick_replies(ctx.content))]
 
 
 def typed_after_showing(turn: Turn, ctx: Ctx) -> list[Message] | None:

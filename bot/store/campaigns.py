@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, not_, or_, select, update
@@ -37,9 +37,49 @@ def audience_conditions(audience: str) -> list[ColumnElement[bool]]:
         conds.append(not_(exists().where(active)))
     elif kind == "action":
         conds.append(exists().where(active, Pledge.action_id == arg))
+    elif kind == "reminders":
+        conds.extend(reminder_conditions(arg))
+        conds.append(exists().where(active))
     elif kind != "all":
         raise UnknownAudience(f"stored audience {audience!r} is not understood")
     return conds
+
+
+# When a resident has not chosen: Sunday evening.
+DEFAULT_REMINDER_DAY = 6
+DEFAULT_REMINDER_SLOT = "evening"
+REMINDER_SLOTS = ("morning", "evening")
+
+
+def reminder_audience(week: date, day: int, slot: str) -> str:
+    """The audience of one weekly reminder slot: "reminders:<week Monday>:<day 0-6>:<slot>"."""
+    return f"reminders:{week.isoformat()}:{day}:{slot}"
+
+
+def reminder_conditions(arg: str) -> list[ColumnElement[bool]]:
+    """Residents whose reminder is due in this slot: reminders on, this day and time of day (or the
+    default), the week not snoozed, and not yet reminded this week."""
+    try:
+        week_s, day_s, slot = arg.split(":")
+        week, day = date.fromisoformat(week_s), int(day_s)
+    except ValueError:
+        raise UnknownAudience(f"stored reminder audience {arg!r} is not understood") from None
+    if slot not in REMINDER_SLOTS or not 0 <= day <= 6:
+        raise UnknownAudience(f"stored reminder audience {arg!r} is not understood")
+    return [
+        User.reminders_off.is_(False),
+        func.coalesce(User.reminder_day, DEFAULT_REMINDER_DAY) == day,
+        func.coalesce(User.reminder_slot, DEFAULT_REMINDER_SLOT) == slot,
+        or_(User.reminder_snoozed_week.is_(None), User.reminder_snoozed_week != week),
+        or_(User.reminded_week.is_(None), User.reminded_week < week),
+    ]
+
+
+def mark_reminded(session: Session, line_user_ids: list[str], week: date) -> None:
+    """These residents got (are getting) this week's reminder: none other this week."""
+    if line_user_ids:
+        session.execute(update(User).where(User.line_user_id.in_(line_user_ids)).values(reminded_week=week)
+                        .execution_options(synchronize_session=False))
 
 
 def count_audience(session: Session, audience: str, after_user_id: int = 0) -> int:

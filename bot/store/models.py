@@ -78,6 +78,17 @@ class User(Base):
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The weekly check-in reminder, as the resident set it (bot/flows/reminders.py): the day
+    # (0 = Monday … 6 = Sunday; None: the default day), "morning" or "evening" (None: the
+    # default), off (reminders only; news is opted_out), a week skipped (its Monday), and the
+    # Monday of the last week a reminder went out (at most one a week).
+    reminder_day: Mapped[int | None] = mapped_column(Integer)
+    reminder_slot: Mapped[str | None] = mapped_column(String(8))
+    reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    reminder_snoozed_week: Mapped[date | None] = mapped_column(Date)
+    reminded_week: Mapped[date | None] = mapped_column(Date)
+    # Milestones already celebrated ("weeks_4", "kg_100", …), so each is said once.
+    milestones: Mapped[list[Any] | None] = mapped_column(JSON)
 
     pledges: Mapped[list[Pledge]] = relationship(back_populates="user", viewonly=True, order_by="Pledge.id")
 
@@ -123,6 +134,8 @@ class Pledge(Base):
     status: Mapped[str] = mapped_column(String(12), default=PledgeStatus.ACTIVE)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How many (trees, bulbs, litres a week…) for actions with a quantity; None: the action's default.
+    quantity: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="pledges", viewonly=True)
     checkins: Mapped[list[CheckIn]] = relationship(back_populates="pledge", viewonly=True,
@@ -160,6 +173,30 @@ class PledgeCounter(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     households: Mapped[int] = mapped_column(Integer, default=0)
     pledges: Mapped[int] = mapped_column(Integer, default=0)
+    # Of those pledges, how many chose a quantity, and the sum of their quantities: the kg total
+    # is (pledges - quantified) × the default's estimate + quantity_sum × the estimate per unit.
+    quantified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quantity_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class SuppressedUser(Base):
+    """A resident who had stopped campaign news and then deleted their data: only a salted hash
+    of their LINE user id (bot/store/users.py), so that writing again does not restart the news."""
+
+    __tablename__ = "suppressed_users"
+
+    user_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InstallSecret(Base):
+    """Secrets generated once per installation ("suppression_salt"), kept in the database."""
+
+    __tablename__ = "install_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- campaigns -------------------------------------------------------------------------------------
@@ -168,6 +205,7 @@ class Campaign(Base):
     """One broadcast: its messages, who gets it, and how far its sending has got (see CampaignStatus)."""
 
     __tablename__ = "campaigns"
+    __table_args__ = (Index("uq_campaigns_reminder_slot", "reminder_slot", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -177,6 +215,9 @@ class Campaign(Base):
     messages: Mapped[list[Any]] = mapped_column(JSON)
     # "all", "district:<code>", "pledged", "not_pledged" or "action:<id>".
     audience: Mapped[str] = mapped_column(String(100), default="all")
+    # A generated weekly-reminder campaign's slot ("<week Monday>:<day>:<morning|evening>"):
+    # unique, so two workers never make the same slot's campaign twice.
+    reminder_slot: Mapped[str | None] = mapped_column(String(32))
     checkin: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT, index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
@@ -216,6 +257,9 @@ class CampaignBatch(Base):
     size: Mapped[int] = mapped_column(Integer)
     # Which of the campaign's texts the batch receives.
     lang: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
+    # The batch's own messages when they differ from the campaign's (a personal reminder shows
+    # each resident's own pledges; residents with the same words share a batch); None: the campaign's.
+    messages: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default=BatchStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # True when LINE answered 409: an earlier attempt with this retry key had been accepted.
