@@ -410,3 +410,15 @@ def test_plain_english_questions_on_the_main_topics_are_understood(matcher):
     assert matcher.classify("is PM2.5 dangerous").intent == "haze_pm25"
     assert matcher.classify("is the smoke harmful").intent == "haze_pm25"
     assert matcher.classify("what is climate change").intent == "climate_basics"
+
+
+def test_the_learnt_models_read_back_from_the_cache_answer_exactly_as_when_learnt(tmp_path, matcher):
+    from bot.nlu.model_cache import path_for
+
+    cached = Matcher.from_content(CONTENT_DIR, cache_dir=tmp_path)  # learns, then writes the cache
+    assert path_for(tmp_path, CONTENT_DIR).exists()
+    again = Matcher.from_content(CONTENT_DIR, cache_dir=tmp_path)  # reads it back
+    assert again.intents == cached.intents == matcher.intents
+    for text, _, _ in read_tsv(EVAL_TSV)[:120]:
+        a, b = cached.classify(text), again.classify(text)
+        assert (a.intent, a.answer, round(a.score, 9)) == (b.intent, b.answer, round(b.score, 9)), text

@@ -204,11 +204,12 @@ class Matcher:
 
     def trained_state(self) -> dict[str, Any]:
         """The learnt models as plain data: what the start-up cache keeps."""
-        return {"exact": self.exact, "model": self.model.state(),
+        return {"intents": self.intents, "exact": self.exact, "model": self.model.state(),
                 "perceptron": self.perceptron.state() if self.perceptron else None,
                 "informational": sorted(self.informational), "bank": self.bank.state()}
 
     def _restore(self, t: Mapping[str, Any]) -> None:
+        self.intents = list(t["intents"])
         self.exact = dict(t["exact"])
         self.model = NaiveBayes.from_state(t["model"])
         self.perceptron = AveragedPerceptron.from_state(t["perceptron"]) if t["perceptron"] else None
