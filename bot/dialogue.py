@@ -15,10 +15,11 @@ from bot.content.model import Lang
 from bot.nlu.matcher import Match
 from bot.nlu.normalize import fold_width
 from bot.registry import Registry
+from bot.requests import two_requests
 from bot.store.models import UnmatchedText
 from bot.store.taps import CAMPAIGN_PARAM, record_tap
 from bot.turn import Ctx, Message, Turn
-from bot.words import in_words, is_cancel, is_no, is_small_talk, is_yes
+from bot.words import in_words, is_cancel, is_insult, is_no, is_small_talk, is_yes
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,15 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
             return hooked
     if is_no(c, turn.text):
         return [msg.text(c.text("core.not_that"), quick=msg.topic_quick_replies(c))]
+    if is_insult(c, turn.text):  # rude words and little else: a calm word, not "did you mean"
+        remember_unmatched(ctx, turn.text, ctx.matcher.classify(turn.text))
+        return [msg.text(c.text("core.insult_reply"), quick=msg.topic_quick_replies(c))]
+    both = two_requests(turn, ctx, answer_intent)
+    if both is not None:
+        return both
     match = ctx.matcher.classify(turn.text)
+    if match.intent == "out_of_scope" and match.answer and ctx.registry.topic_answer is not None:
+        return ctx.registry.topic_answer(turn, ctx, match)  # outside the campaign, but the bank knows who can help
     if match.intent == "out_of_scope":
         remember_unmatched(ctx, turn.text, match)
         return fallback(ctx)

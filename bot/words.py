@@ -72,3 +72,18 @@ def is_small_talk(content: Content, text: str) -> bool:
     """Only emoji, punctuation, laughter or an acknowledgement ("โอเค", "ค่ะ", "555"): nothing to answer."""
     p = plain(content, text)
     return not p or p in word_set(content, "core.ack_words") or bool(re.fullmatch(r"[5๕\s]+", text.strip()))
+
+
+def is_insult(content: Content, text: str) -> bool:
+    """Rude words at the bot and little else ("บอทโง่", "you are a useless bot"): answered calmly,
+    never with "did you mean"; a real question with a rude word in it is still answered."""
+    low = (text or "").lower()
+    rude = [w for w in content.text("core.insult_words").split("|") if w]
+    found = [w for w in rude if (w in low if not w.isascii() else re.search(rf"\b{re.escape(w)}\b", low))]
+    if not found:
+        return False
+    rest = low
+    for w in found:
+        rest = rest.replace(w, " ")
+    rest = re.sub(r"\b(you|are|r|u|a|an|the|this|bot|so|very|is|such|really|what|lol)\b", " ", rest)
+    return len(plain(content, rest).replace("บอท", "")) < 6

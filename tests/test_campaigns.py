@@ -44,7 +44,8 @@ def add_users(app, n: int, start: int = 1, **fields) -> list[str]:
     for i in range(start, start + n):
         rows.append({"line_user_id": events.user_id(i), "followed": fields.get("followed", True),
                      "blocked": fields.get("blocked", False), "opted_out": fields.get("opted_out", False),
-                     "district_code": fields.get("district_code"), "created_at": NOW, "updated_at": NOW})
+                     "district_code": fields.get("district_code"), "lang": fields.get("lang"),
+                     "created_at": NOW, "updated_at": NOW})
     with app.extensions["deps"].db.session() as s:
         s.execute(insert(User), rows)
     return [r["line_user_id"] for r in rows]
@@ -513,3 +514,23 @@ def test_the_procfile_worker_polls_and_stops_cleanly_on_sigterm(app, runner, fak
     assert proc.returncode == 0, err.decode()[-2000:]
     assert status_of(app, cid) == "done"
     assert set(received(fake_line)) == set(users)
+
+
+def test_residents_who_chose_english_get_the_english_text_and_everyone_else_the_thai(app, runner, fake_line, sleeps):
+    thai = add_users(app, 7)
+    english = add_users(app, 3, start=8, lang="en")
+    app.config["CAMPAIGN_BATCH_SIZE"] = 4
+    cid = create(runner, "--name", "n", "--text", "ข่าวโครงการเดือนนี้", "--text-en", "This month's campaign news")
+    assert send(runner, cid).exit_code == 0
+    assert_each_got_it_once(fake_line, thai + english)
+    texts: dict[str, str] = {}
+    for d in fake_line.deliveries:
+        if d.kind == "multicast":
+            for uid in d.recipients:
+                texts[uid] = d.messages[0]["text"]
+    assert {texts[u] for u in thai} == {"ข่าวโครงการเดือนนี้"}
+    assert {texts[u] for u in english} == {"This month's campaign news"}
+    stop_labels = {a["action"]["label"] for d in fake_line.deliveries if d.kind == "multicast"
+                   for a in d.messages[0]["quickReply"]["items"]}
+    assert stop_labels == {app.extensions["deps"].contents.th.text("campaigns.optout_label"),
+                           app.extensions["deps"].contents.en.text("campaigns.optout_label")}

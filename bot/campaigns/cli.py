@@ -31,6 +31,7 @@ def _fail(e: Exception) -> None:
 @campaign_cli.command("create")
 @click.option("--name", required=True, help="A name the office recognises it by.")
 @click.option("--text", default="", help="The message (with --flex: the card's alt text, shown in notifications).")
+@click.option("--text-en", default="", help="The message in English, for residents who chose English (optional).")
 @click.option("--flex", "flex_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A JSON file with one Flex container (bubble or carousel).")
 @click.option("--audience", default="all", show_default=True,
@@ -39,8 +40,8 @@ def _fail(e: Exception) -> None:
                                                "Without it the campaign waits for `campaign send ID`.")
 @click.option("--checkin", is_flag=True, help="The weekly check-in reminder, for the pledged audience.")
 @click.option("--dry-run", is_flag=True, help="Validate and show the audience size and quota; store nothing.")
-def create_command(name: str, text: str, flex_file: Path | None, audience: str, at: str | None, checkin: bool,
-                   dry_run: bool) -> None:
+def create_command(name: str, text: str, text_en: str, flex_file: Path | None, audience: str, at: str | None,
+                   checkin: bool, dry_run: bool) -> None:
     """Create a campaign; prints its id on the last line."""
     content = deps_of().content
     env = _env()
@@ -56,6 +57,7 @@ def create_command(name: str, text: str, flex_file: Path | None, audience: str, 
             click.echo(f"note: {bangkok_text(when)} is in the past; the worker sends it at its next round", err=True)
         with env.db.session() as s:
             c = cp.create_campaign(s, content, name=name, text=text, flex=flex, audience=audience, at=when,
+                                   text_en=text_en or None, content_en=deps_of().contents.en,
                                    checkin=checkin, now=env.clock())
             if dry_run:
                 size = cp.count_audience(s, c.audience)

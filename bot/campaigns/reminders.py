@@ -78,7 +78,7 @@ def make_due_reminders(session: Session, contents: Contents, now: datetime) -> l
 def personaliser(contents: Contents, clock: Callable[[], datetime] | None = None) -> Personalise:
     """The sender's hook: each reminder recipient's own messages, recipients with the same words together."""
     def personalise(session: Session, audience: str, line_user_ids: list[str]
-                    ) -> list[tuple[list[str], list[dict[str, Any]]]] | None:
+                    ) -> list[tuple[list[str], list[dict[str, Any]] | None]] | None:
         if not audience.startswith("reminders:"):
             return None
         week = date.fromisoformat(audience.split(":")[1])
@@ -90,7 +90,7 @@ def personaliser(contents: Contents, clock: Callable[[], datetime] | None = None
             key = json.dumps(messages, sort_keys=True, ensure_ascii=False)
             groups.setdefault(key, ([], messages))[0].append(user.line_user_id)
         mark_reminded(session, line_user_ids, week)
-        return list(groups.values())
+        return [(ids, messages) for ids, messages in groups.values()]
 
     return personalise
 

@@ -40,7 +40,15 @@ log = logging.getLogger(__name__)
 
 # (session, audience, LINE user ids) -> [(LINE user ids, their messages)], or None when the
 # audience is not a personal one (every recipient gets the campaign's own messages).
-Personalise = Callable[[Session, str, list[str]], list[tuple[list[str], list[dict[str, Any]]]] | None]
+Personalise = Callable[[Session, str, list[str]], list[tuple[list[str], list[dict[str, Any]] | None]] | None]
+
+
+def by_language(s: Session, line_user_ids: list[str], messages_en: list[dict[str, Any]]
+                ) -> list[tuple[list[str], list[dict[str, Any]] | None]]:
+    """The page's residents who read English get the campaign's English messages; the rest its own."""
+    english = set(s.scalars(select(User.line_user_id).where(User.line_user_id.in_(line_user_ids), User.lang == "en")))
+    return [(ids, own) for ids, own in (([u for u in line_user_ids if u not in english], None),
+                                        ([u for u in line_user_ids if u in english], messages_en)) if ids]
 
 
 @dataclass
@@ -225,6 +233,7 @@ class Sender:
         self.limiter = RateLimiter(env.rate, env.monotonic, self.sleep)
         self.report = SendReport(campaign_id)
         self._quota_lock = threading.Lock()
+        self.messages_en: list[dict[str, Any]] | None = None  # for residents who read English
 
     # -- one batch, in a sending thread -----------------------------------------------------
     def send_batch(self, job: Job, sdk_messages: list[dict[str, Any]]) -> BatchOutcome:
@@ -337,13 +346,16 @@ class Sender:
         rows = []
         now = self.env.clock()
         groups = self.env.personalise(s, audience, ids) if self.env.personalise and ids else None
+        if groups is None and self.messages_en and ids:
+            groups = by_language(s, ids, self.messages_en)
         for members, own in groups if groups is not None else [(ids, None)]:
             for i in range(0, len(members), self.env.page_size):
                 chunk = members[i:i + self.env.page_size]
                 key = str(uuid.uuid4())
                 rows.append({"campaign_id": self.campaign_id, "seq": next_seq, "retry_key": key, "user_ids": chunk,
                              "size": len(chunk), "status": BatchStatus.PENDING, "attempts": 0,
-                             "already_accepted": False, "created_at": now, "messages": own})
+                             "already_accepted": False, "created_at": now, "messages": own,
+                             "lang": "en" if own is not None and own is self.messages_en else "th"})
                 jobs.append(Job(0, next_seq, key, chunk, to_wire(own) if own else None))
                 next_seq += 1
         if rows:
@@ -392,6 +404,7 @@ class Sender:
             if c is None:
                 raise CampaignError(f"no campaign {self.campaign_id}")
             audience, cursor, messages = c.audience, c.cursor_user_id, c.messages
+            self.messages_en = c.messages_en
             pending = self.load_pending(s)
             next_seq = (s.scalar(select(func.max(CampaignBatch.seq))
                                  .where(CampaignBatch.campaign_id == self.campaign_id)) or 0) + 1

@@ -2,10 +2,27 @@
 from __future__ import annotations
 
 from bot import dialogue
-from bot.flows import answers, checkin, checkin_typed, community, district, optout, pledge, privacy, quantity, reminders, share
+from bot.flows import (
+    answers,
+    checkin,
+    checkin_typed,
+    community,
+    district,
+    estimate,
+    optout,
+    pledge,
+    privacy,
+    quantity,
+    reminders,
+    share,
+)
 from bot.registry import Registry
 
-MODULES = (dialogue, answers, district, pledge, checkin, checkin_typed, quantity, reminders, share, community, privacy, optout)
+# Text hooks run in this order: an amount asked of an action before a follow-up about the last answer.
+MODULES = (
+    dialogue, estimate, answers, district, pledge, checkin, checkin_typed, quantity, reminders, share,
+    community, privacy, optout,
+)
 
 
 def build_registry() -> Registry:

@@ -224,12 +224,11 @@ class Campaign(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     # Heartbeat of the claim: a sender moves it on while it works; a stale one may be taken over.
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Highest users.id already put into a batch: a resumed send continues after it (Thai
-    # readers first, then, when the campaign has an English text, English readers).
+    # Highest users.id already put into a batch: a resumed send continues after it. Residents who
+    # read English get messages_en when the campaign has an English text (text_en).
     cursor_user_id: Mapped[int] = mapped_column(Integer, default=0)
     text_en: Mapped[str | None] = mapped_column(Text)
     messages_en: Mapped[list[Any] | None] = mapped_column(JSON)
-    cursor_user_id_en: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,6 @@ def upgrade() -> None:
     with op.batch_alter_table("campaigns") as b:
         b.add_column(sa.Column("text_en", sa.Text, nullable=True))
         b.add_column(sa.Column("messages_en", sa.JSON, nullable=True))
-        b.add_column(sa.Column("cursor_user_id_en", sa.Integer, nullable=False, server_default="0"))
     with op.batch_alter_table("campaign_batches") as b:
         b.add_column(sa.Column("lang", sa.String(2), nullable=False, server_default="th"))
 
@@ -27,7 +26,6 @@ def downgrade() -> None:
     with op.batch_alter_table("campaign_batches") as b:
         b.drop_column("lang")
     with op.batch_alter_table("campaigns") as b:
-        b.drop_column("cursor_user_id_en")
         b.drop_column("messages_en")
         b.drop_column("text_en")
     with op.batch_alter_table("users") as b:
