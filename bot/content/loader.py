@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.content.actions import load_actions, load_sectors_factors
+from bot.content.air import load_air
 from bot.content.answers import check_answer_references, load_answers, reachable
 from bot.content.districts import load_districts
 from bot.content.measures import load_measures
@@ -38,6 +39,7 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
                            texts.get("cards.per_year_unit", "kgCO2e/yr"))
     check_answer_references(p, answers, flows, topics, actions, measures)
     districts = load_districts(p)
+    air = load_air(p)
 
     def ask_of(intent: str) -> str | None:
         if not reachable(answers, flows, intent):
@@ -48,7 +50,7 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
     richmenu = load_richmenu(p, ask_of) if lang == Lang.TH else None
     content = Content(path=path, lang=lang, texts=texts, sources=p.sources, answers=answers, flows=flows,
                       topics=topics, sectors=sectors, factors=factors, actions=actions, measures=measures,
-                      districts=districts, richmenu=richmenu)
+                      districts=districts, richmenu=richmenu, air=air)
     return content, p
 
 
