@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import CheckIn, Pledge, User
+from bot.store.models import AirSubscription, CheckIn, Pledge, User
 
 
 def find_user(session: Session, line_user_id: str) -> User | None:
@@ -39,6 +39,8 @@ def delete_rows_of(session: Session, user: User) -> None:
     session.execute(delete(CheckIn).where(CheckIn.pledge_id.in_(pledge_ids)),
                     execution_options={"synchronize_session": False})
     session.execute(delete(Pledge).where(Pledge.user_id == user.id), execution_options={"synchronize_session": False})
+    session.execute(delete(AirSubscription).where(AirSubscription.user_id == user.id),
+                    execution_options={"synchronize_session": False})
     for obj in [o for o in session.identity_map.values() if isinstance(o, (Pledge, CheckIn))]:
         session.expunge(obj)
     session.delete(user)
