@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+DEFAULT_AIR_QUALITY_URL = "https://air4thai.pcd.go.th/services/getNewAQI_JSON.php"
+
 
 def _float(name: str, default: float) -> float:
     try:
@@ -33,6 +35,10 @@ class Config:
         self.CAMPAIGN_BATCH_SIZE: int = int(_float("CAMPAIGN_BATCH_SIZE", 500))
         self.CAMPAIGN_MAX_ATTEMPTS: int = int(_float("CAMPAIGN_MAX_ATTEMPTS", 6))
         self.CAMPAIGN_CLAIM_TIMEOUT: float = _float("CAMPAIGN_CLAIM_TIMEOUT", 120.0)
+        # Air4Thai's latest readings of every station (JSON), fetched by the worker; seconds for one
+        # download (connect, silence and the whole answer).
+        self.AIR_QUALITY_URL: str = os.environ.get("AIR_QUALITY_URL") or DEFAULT_AIR_QUALITY_URL
+        self.AIR_QUALITY_TIMEOUT: float = _float("AIR_QUALITY_TIMEOUT", 15.0)
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
         # LINE's webhook bodies are a few kilobytes; anything far larger is refused with 413.
         self.MAX_CONTENT_LENGTH: int = 1024 * 1024

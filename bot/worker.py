@@ -29,9 +29,10 @@ class Job:
 
 def jobs_of(deps: Deps, poll: float) -> list[Job]:
     """Every job the worker runs; campaigns poll at `poll` seconds."""
+    from bot.air.service import alerts_job, refresh_job
     from bot.campaigns.service import worker_job
 
-    return [worker_job(poll)]
+    return [worker_job(poll), refresh_job(), alerts_job()]
 
 
 def run_jobs(deps: Deps, jobs: list[Job], stop: threading.Event, once: bool = False) -> None:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from bot import dialogue
-from bot.flows import answers, checkin, community, district, optout, pledge, privacy
+from bot.flows import air, answers, checkin, community, district, optout, pledge, privacy
 from bot.registry import Registry
 
-MODULES = (dialogue, answers, district, pledge, checkin, community, privacy, optout)
+MODULES = (dialogue, answers, district, pledge, checkin, community, privacy, optout, air)
 
 
 def build_registry() -> Registry:
