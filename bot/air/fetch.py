@@ -97,6 +97,8 @@ def download(url: str, timeout: float, max_bytes: int = MAX_BYTES) -> bytes:
                 resp.release_conn()
         raise FeedError("too many redirects")
     except urllib3.exceptions.HTTPError as e:
+        if isinstance(e, urllib3.exceptions.NewConnectionError):  # refused, or the name did not resolve
+            raise FeedError(f"could not connect ({type(e).__name__})") from None
         what = "no answer in time" if isinstance(e, urllib3.exceptions.TimeoutError) else type(e).__name__
         raise FeedError(f"{what} ({timeout:g} s timeout)") from None
     except OSError as e:
