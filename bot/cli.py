@@ -20,6 +20,7 @@ def db_upgrade(revision: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Register every command group."""
+    from bot.air.cli import air_cli
     from bot.campaigns.cli import campaign_cli
     from bot.chat import chat_command
     from bot.content.cli import content_cli, richmenu_cli
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(nlu_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(richmenu_cli)
+    app.cli.add_command(air_cli)

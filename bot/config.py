@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+DEFAULT_AIR_QUALITY_URL = "https://air4thai.pcd.go.th/services/getNewAQI_JSON.php"
+
 
 def _float(name: str, default: float) -> float:
     try:
@@ -38,6 +40,10 @@ class Config:
         # The bot's LINE basic id ("@123abcde") for the add-friend link residents share; when
         # unset, it is read once from LINE's bot info in the background.
         self.LINE_BOT_BASIC_ID: str = os.environ.get("LINE_BOT_BASIC_ID", "").strip()
+        # Air4Thai's latest readings of every station (JSON), fetched by the worker; seconds for one
+        # download (connect, silence and the whole answer).
+        self.AIR_QUALITY_URL: str = os.environ.get("AIR_QUALITY_URL") or DEFAULT_AIR_QUALITY_URL
+        self.AIR_QUALITY_TIMEOUT: float = _float("AIR_QUALITY_TIMEOUT", 15.0)
         self.CONTENT_DIR: str | None = os.environ.get("CONTENT_DIR") or None
         # The office's console (/admin/): off until SECRET_KEY is set; it signs the sessions.
         self.SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None

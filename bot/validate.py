@@ -47,6 +47,8 @@ def _check_action(where: str, a: Any, *, label_required: bool) -> list[str]:
             p.append(f"{where}: message action needs text")
         if len(body) > MAX_ACTION_TEXT:
             p.append(f"{where}: message text over {MAX_ACTION_TEXT} characters")
+    elif t == "location":  # "send my location" (quick replies only); LINE needs just the label
+        pass
     elif t == "postback":
         data = a.get("data") or ""
         if not data:

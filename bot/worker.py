@@ -29,11 +29,12 @@ class Job:
 
 def jobs_of(deps: Deps, poll: float) -> list[Job]:
     """Every job the worker runs; campaigns poll at `poll` seconds."""
+    from bot.air.service import alerts_job, refresh_job
     from bot.campaigns.reminders import reminders_job
     from bot.campaigns.service import worker_job
 
     # Reminders first: a slot's campaign made in a round is sent in the same round.
-    return [reminders_job(float(deps.config.get("REMINDER_POLL", 60.0))), worker_job(poll)]
+    return [reminders_job(float(deps.config.get("REMINDER_POLL", 60.0))), worker_job(poll), refresh_job(), alerts_job()]
 
 
 def run_jobs(deps: Deps, jobs: list[Job], stop: threading.Event, once: bool = False) -> None:

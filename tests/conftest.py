@@ -12,7 +12,12 @@ from sqlalchemy.engine import make_url
 from bot import CONTENT_DIR, create_app
 from bot.store.models import Base
 from tests import events
+from tests.fakeair import FakeAir4Thai
 from tests.fakeline import FakeLine
+
+# Tests never reach the internet: unless a test points it at the fake Air4Thai, the worker's air
+# refresh (and any subprocess it starts) reads a closed loopback port and keeps what it has.
+os.environ.setdefault("AIR_QUALITY_URL", "http://127.0.0.1:9/services/getNewAQI_JSON.php")
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +33,20 @@ def fake_line(fake_line_server):
     fake_line_server.reset()
     yield fake_line_server
     fake_line_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_air_server():
+    fake = FakeAir4Thai().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_air(fake_air_server):
+    fake_air_server.reset()
+    yield fake_air_server
+    fake_air_server.reset()
 
 
 @pytest.fixture(scope="session")

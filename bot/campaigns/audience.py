@@ -31,6 +31,9 @@ def parse_audience(content: Content, raw: str) -> str:
 
 def describe_audience(content: Content, audience: str) -> str:
     kind, _, arg = audience.partition(":")
+    if kind == "air":  # made by bot/air/alerts.py, never typed by the office
+        alert_id, _, lang = arg.partition(":")
+        return f"haze alert {alert_id} ({lang or 'th'})"
     if kind == "district":
         name = next((d.name for d in getattr(content, "districts", []) if d.code == arg), arg)
         return f"district:{name}"

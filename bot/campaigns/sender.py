@@ -29,7 +29,7 @@ from bot.clock import utcnow
 from bot.content.model import Content
 from bot.limits import MAX_MULTICAST
 from bot.line import LineClient, SendResult, to_wire
-from bot.store.campaigns import audience_page, count_audience, release
+from bot.store.campaigns import audience_conditions, audience_page, count_audience, release
 from bot.store.db import Database, rowcount, table_of
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus, User
 
@@ -290,8 +290,9 @@ class Sender:
             return limit is not None and used + needed > limit
 
     # -- the database side, in the calling thread -------------------------------------------
-    def load_pending(self, s: Session) -> list[Job]:
-        """Unconfirmed batches of an earlier run, less anyone who has since blocked or opted out."""
+    def load_pending(self, s: Session, audience: str) -> list[Job]:
+        """Unconfirmed batches of an earlier run, less anyone who has since left the audience
+        (blocked, opted out, or for a haze alert unsubscribed)."""
         rows = s.execute(select(CampaignBatch.id, CampaignBatch.seq, CampaignBatch.retry_key, CampaignBatch.user_ids,
                                 CampaignBatch.messages)
                          .where(CampaignBatch.campaign_id == self.campaign_id, CampaignBatch.status == BatchStatus.PENDING)
@@ -299,8 +300,7 @@ class Sender:
         jobs = []
         for batch_id, seq, key, user_ids, own in rows:
             still = set(s.scalars(select(User.line_user_id).where(
-                User.line_user_id.in_(user_ids), User.followed.is_(True), User.blocked.is_(False),
-                User.opted_out.is_(False))))
+                User.line_user_id.in_(user_ids), *audience_conditions(audience))))
             kept = [u for u in user_ids if u in still]
             if len(kept) != len(user_ids):
                 if kept:
@@ -405,7 +405,7 @@ class Sender:
                 raise CampaignError(f"no campaign {self.campaign_id}")
             audience, cursor, messages = c.audience, c.cursor_user_id, c.messages
             self.messages_en = c.messages_en
-            pending = self.load_pending(s)
+            pending = self.load_pending(s, audience)
             next_seq = (s.scalar(select(func.max(CampaignBatch.seq))
                                  .where(CampaignBatch.campaign_id == self.campaign_id)) or 0) + 1
             done_before = int(s.scalar(select(func.coalesce(func.sum(CampaignBatch.size), 0)).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.content.actions import load_actions, load_sectors_factors
+from bot.content.air import load_air
 from bot.content.answers import check_answer_references, load_answers, reachable
 from bot.content.bank import load_bank_sources, load_entries
 from bot.content.districts import load_districts
@@ -42,6 +43,7 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
     p.sources = {**p.sources, **load_bank_sources(p)}
     entry_topics = {i for i, a in answers.items() if a.informational} | {"out_of_scope"}
     entries = load_entries(p, entry_topics, set(actions))
+    air = load_air(p)
 
     def ask_of(intent: str) -> str | None:
         if not reachable(answers, flows, intent):
@@ -52,7 +54,7 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
     richmenu = load_richmenu(p, ask_of) if lang == Lang.TH else None
     content = Content(path=path, lang=lang, texts=texts, sources=p.sources, answers=answers, flows=flows,
                       topics=topics, sectors=sectors, factors=factors, actions=actions, measures=measures,
-                      districts=districts, richmenu=richmenu, entries=entries)
+                      districts=districts, richmenu=richmenu, entries=entries, air=air)
     return content, p
 
 

@@ -229,6 +229,48 @@ class District:
     name: str
     name_en: str
     aliases: tuple[str, ...]
+    # The point "the nearest air-quality station" is measured from (districts.yaml `centre`).
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class AirBand:
+    """One band of Thailand's air quality index for the 24-hour PM2.5 average (content/air.yaml)."""
+
+    id: str
+    level: int  # 1 (very good) … 5 (affecting health)
+    max: float | None  # µg/m³, inclusive; None for the top band
+    colour: str
+    text_colour: str
+    alert: bool  # subscribers are alerted when their district enters this band
+    name: str
+    colour_name: str
+    advice: str
+    advice_sensitive: str | None
+
+
+@dataclass(frozen=True)
+class AirIndex:
+    """The bands, the standard, and whom the readings and the advice come from."""
+
+    standard: float
+    bands: tuple[AirBand, ...]
+    index_sources: tuple[Source, ...]
+    advice_source: Source
+    readings_source: Source
+    other_services: tuple[Source, ...]
+
+    def band_of(self, pm25: float) -> AirBand:
+        """The band of a reading: rounded to 1 decimal, the first band whose max it does not exceed."""
+        value = round(pm25, 1)
+        for b in self.bands:
+            if b.max is None or value <= b.max:
+                return b
+        return self.bands[-1]
+
+    def band(self, band_id: str | None) -> AirBand | None:
+        return next((b for b in self.bands if b.id == band_id), None)
 
 
 @dataclass(frozen=True)
@@ -284,6 +326,7 @@ class Content:
     richmenu: RichMenu | None
     entries: dict[str, Entry] = field(default_factory=dict)
     _district_index: dict[str, District] = field(default_factory=dict, repr=False)
+    air: AirIndex | None = None
 
     def __post_init__(self) -> None:
         for d in self.districts:

@@ -13,6 +13,8 @@ from bot.content.model import Lang, Source
 # Scripts a resident may read here: Thai, Latin, digits and ordinary punctuation/symbols.
 # Anything else (a stray Hebrew or Cyrillic letter from a bad paste) is a typo.
 ALLOWED_SCRIPTS = ("THAI", "LATIN", "DIGIT")
+# Letters of other scripts that belong in units ("µg/m³").
+ALLOWED_LETTERS = frozenset("\u00b5")
 NO_SOURCE = Source("", "", "", "")
 
 
@@ -91,7 +93,7 @@ class Problems:
 
     def script_check(self, where: str, value: str) -> None:
         for ch in value:
-            if ch.isalpha() or unicodedata.category(ch) == "Mn":
+            if (ch.isalpha() or unicodedata.category(ch) == "Mn") and ch not in ALLOWED_LETTERS:
                 name = unicodedata.name(ch, "")
                 if not name.startswith(ALLOWED_SCRIPTS) and name != "MICRO SIGN":  # µg/m³
                     self.problem(where, f"unexpected character {ch!r} ({name or 'unnamed'}), a typo?")

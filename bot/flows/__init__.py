@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot import dialogue
 from bot.flows import (
+    air,
     answers,
     checkin,
     checkin_typed,
@@ -18,9 +19,10 @@ from bot.flows import (
 )
 from bot.registry import Registry
 
-# Text hooks run in this order: an amount asked of an action before a follow-up about the last answer.
+# Text hooks run in this order: a request for today's air reading, an amount asked of an action, then a
+# follow-up about the last answer.
 MODULES = (
-    dialogue, estimate, answers, district, pledge, checkin, checkin_typed, quantity, reminders, share,
+    dialogue, air, estimate, answers, district, pledge, checkin, checkin_typed, quantity, reminders, share,
     community, privacy, optout,
 )
 

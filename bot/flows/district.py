@@ -57,6 +57,9 @@ def district_chosen(turn: Turn, ctx: Ctx, district: District, next_step: str | N
     ctx.clear_state()
     c = ctx.content
     saved = msg.text(t(c, "district_saved", district=c.district_name(district)))
+    if next_step and next_step != NEXT_PLEDGE and next_step in ctx.registry.postbacks:
+        # Another flow asked for the district (n=<its postback action>): it goes on from here.
+        return [saved] + ctx.registry.postbacks[next_step](turn, ctx, {})
     if next_step == NEXT_PLEDGE:
         if action_of(c, action_id):
             going_on = ctx.registry.postbacks["pledge.pick"](turn, ctx, {"id": action_id or ""})

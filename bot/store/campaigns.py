@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.store.air import alert_conditions
 from bot.store.db import rowcount
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus, Pledge, PledgeStatus, User
 
@@ -26,8 +27,13 @@ class NoSuchCampaign(LookupError):
 
 def audience_conditions(audience: str) -> list[ColumnElement[bool]]:
     """Who receives a campaign with this audience, decided at send time."""
-    conds: list[ColumnElement[bool]] = [User.followed.is_(True), User.blocked.is_(False), User.opted_out.is_(False)]
     kind, _, arg = audience.partition(":")
+    if kind == "air":  # a haze alert ("air:<alert id>:<lang>"): its subscribers, whatever their news opt-out
+        alert_id, _, lang = arg.partition(":")
+        if not alert_id.isdigit():
+            raise UnknownAudience(f"stored audience {audience!r} is not understood")
+        return alert_conditions(int(alert_id), lang or "th")
+    conds: list[ColumnElement[bool]] = [User.followed.is_(True), User.blocked.is_(False), User.opted_out.is_(False)]
     active = and_(Pledge.user_id == User.id, Pledge.status == PledgeStatus.ACTIVE)
     if kind == "district":
         conds.append(User.district_code == arg)

@@ -352,3 +352,56 @@ class UnmatchedReview(Base):
     intent: Mapped[str | None] = mapped_column(String(40))  # set when added as a phrase
     account_id: Mapped[int | None] = mapped_column(Integer)
     reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- air quality ----------------------------------------------------------------------------------
+
+class AirReading(Base):
+    """The latest good PM2.5 reading of one Air4Thai station in or near Chiang Mai province."""
+
+    __tablename__ = "air_readings"
+
+    station_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_th: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    area_th: Mapped[str] = mapped_column(String(300))
+    area_en: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    # When the station measured it (Air4Thai gives Thai time; stored in UTC).
+    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # 24-hour rolling average, µg/m³, and its band id (content/air.yaml).
+    pm25: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(40))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AirSubscription(Base):
+    """A resident who asked for haze alerts for their district (independent of campaign news)."""
+
+    __tablename__ = "air_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last alert this resident was put in, and its day in Chiang Mai: at most one a day.
+    last_alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    last_alert_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AirAlert(Base):
+    """A district's haze alert of one day: at most one per district and day (Asia/Bangkok).
+
+    Its campaigns (audience "air:<id>:<lang>") carry the messages through the campaign sender."""
+
+    __tablename__ = "air_alerts"
+    __table_args__ = (UniqueConstraint("district_code", "day", name="uq_air_alerts_district_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(4))
+    day: Mapped[date] = mapped_column(Date)
+    band: Mapped[str] = mapped_column(String(40))
+    pm25: Mapped[float] = mapped_column(Float)
+    station_id: Mapped[str] = mapped_column(String(32))
+    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.db import table_of
-from bot.store.models import CheckIn, InstallSecret, Pledge, SuppressedUser, User
+from bot.store.models import AirSubscription, CheckIn, InstallSecret, Pledge, SuppressedUser, User
 
 SUPPRESSION_SALT = "suppression_salt"
 
@@ -95,6 +95,8 @@ def delete_rows_of(session: Session, user: User) -> None:
     session.execute(delete(CheckIn).where(CheckIn.pledge_id.in_(pledge_ids)),
                     execution_options={"synchronize_session": False})
     session.execute(delete(Pledge).where(Pledge.user_id == user.id), execution_options={"synchronize_session": False})
+    session.execute(delete(AirSubscription).where(AirSubscription.user_id == user.id),
+                    execution_options={"synchronize_session": False})
     for obj in [o for o in session.identity_map.values() if isinstance(o, (Pledge, CheckIn))]:
         session.expunge(obj)
     session.delete(user)
