@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot import dialogue
@@ -24,7 +23,8 @@ from bot.line import LineClient
 from bot.nlu.matcher import Matcher
 from bot.registry import Registry
 from bot.store.db import Database
-from bot.store.models import ProcessedEvent, User
+from bot.store.events import claim_event
+from bot.store.models import User
 from bot.store.users import find_user, load_user
 from bot.turn import Ctx, Message, Turn
 
@@ -73,13 +73,9 @@ def run_turn(deps: Deps, turn: Turn, event_id: str | None = None) -> list[Messag
         try:
             with deps.db.session() as session:
                 now = deps.clock()
-                if event_id:
-                    try:
-                        session.execute(insert(ProcessedEvent).values(webhook_event_id=event_id, processed_at=now))
-                    except IntegrityError:
-                        session.rollback()
-                        log.info("event %s already handled; skipped", event_id)
-                        return None
+                if event_id and not claim_event(session, event_id, now):
+                    log.info("event %s already handled; skipped", event_id)
+                    return None
                 if not turn.group and not turn.user_id:
                     return None
                 if turn.group:

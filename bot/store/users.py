@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import CheckIn, Pledge, User
 
+# Built once: building an ORM select and its cache key on every turn cost more than running it.
+_BY_LINE_ID = select(User).where(User.line_user_id == bindparam("line_user_id"))
+
 
 def find_user(session: Session, line_user_id: str) -> User | None:
-    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+    return session.execute(_BY_LINE_ID, {"line_user_id": line_user_id}).scalar()
 
 
 def load_user(session: Session, line_user_id: str, now: datetime) -> User:
