@@ -218,7 +218,7 @@ def bench_database(db: str, fake: Fake, seconds: float, rounds: int) -> dict[tup
         env_db = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"}
         subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "db", "upgrade"],
                        cwd=ROOT, env={**os.environ, **env_db, "LINE_API_BASE_URL": fake.url}, check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         env_db = {"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
     env = {**os.environ, **env_db, "LINE_CHANNEL_SECRET": events.SECRET,

@@ -105,7 +105,8 @@ def main() -> None:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         env_db = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"}
         subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "db", "upgrade"],
-                       cwd=ROOT, env={**os.environ, **env_db}, check=True, stdout=subprocess.DEVNULL)
+                       cwd=ROOT, env={**os.environ, **env_db}, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     else:
         env_db = {"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
     env = {**os.environ, **env_db, "LINE_CHANNEL_SECRET": events.SECRET, "LINE_CHANNEL_ACCESS_TOKEN": events.TOKEN,
