@@ -14,8 +14,10 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
+from linebot.__about__ import __version__ as SDK_VERSION
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
@@ -24,7 +26,6 @@ from linebot.v3.messaging import (
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
-    ReplyMessageRequest,
 )
 
 from bot.fmt import shorten
@@ -43,6 +44,9 @@ from bot.limits import (
 log = logging.getLogger(__name__)
 
 LINE_API = "https://api.line.me"
+REPLY_PATH = "/v2/bot/message/reply"
+# Background threads (and kept-open connections) that send replies, per process.
+REPLY_THREADS = 4
 
 
 @dataclass
@@ -131,10 +135,16 @@ def fit_to_limits(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _key(messages: list[dict[str, Any]]) -> str:
+    # The messages' own JSON is the cache key: the same answer from the same code serialises the
+    # same way, and a differently ordered copy only costs a cache miss. Message dicts hold no
+    # cycles, and skipping that check makes the key a third cheaper.
+    return json.dumps(messages, ensure_ascii=False, check_circular=False)
+
+
 def to_sdk(messages: list[dict[str, Any]]) -> list[Message]:
     """SDK models of the messages, within LINE's limits."""
-    key = json.dumps(messages, ensure_ascii=False, sort_keys=True)
-    return list(_to_sdk_cached(key))
+    return list(_to_sdk_cached(_key(messages)))
 
 
 @functools.lru_cache(maxsize=512)
@@ -145,7 +155,7 @@ def _to_sdk_cached(key: str) -> tuple[Message, ...]:
 
 def to_wire(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The JSON LINE receives for these messages: fitted, validated by the SDK's models once."""
-    return _to_wire_cached(json.dumps(messages, ensure_ascii=False, sort_keys=True))
+    return _to_wire_cached(_key(messages))
 
 
 @functools.lru_cache(maxsize=512)
@@ -153,11 +163,18 @@ def _to_wire_cached(key: str) -> list[dict[str, Any]]:
     return [m.to_dict() for m in _to_sdk_cached(key)]
 
 
-class _WireReply(ReplyMessageRequest):  # type: ignore[misc]  # the SDK is untyped for mypy
-    """A reply whose messages were serialised once (the SDK's to_dict is the costly part)."""
+@functools.lru_cache(maxsize=512)
+def _wire_text_cached(key: str) -> str:
+    return json.dumps(_to_wire_cached(key), ensure_ascii=False, separators=(",", ":"))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"replyToken": self.reply_token, "messages": self.__dict__["_wire"]}
+
+def reply_body(reply_token: str, messages: list[dict[str, Any]]) -> bytes | None:
+    """The body of a reply request (None when there is nothing to send): the messages fitted,
+    validated by the SDK's models and serialised once per distinct answer."""
+    wire = _wire_text_cached(_key(messages))
+    if wire == "[]":
+        return None
+    return ('{"replyToken":%s,"messages":%s}' % (json.dumps(reply_token), wire)).encode()
 
 
 class _WireMulticast(MulticastRequest):  # type: ignore[misc]  # the SDK is untyped for mypy
@@ -180,6 +197,11 @@ class LineClient:
         self._api: MessagingApi | None = None
         self._blob: MessagingApiBlob | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._http: urllib3.HTTPConnectionPool | None = None
+        self._reply_url = urlsplit(self.base_url).path + REPLY_PATH
+        self._headers = {"Authorization": f"Bearer {access_token}", "Content-Type": "application/json",
+                         "User-Agent": f"line-bot-sdk-python/{SDK_VERSION}"}
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._pending: set[Future[SendResult]] = set()
 
     def _ensure(self) -> None:
@@ -197,7 +219,10 @@ class LineClient:
             cfg.connection_pool_maxsize = 16
             client = ApiClient(cfg)
             self._api, self._blob = MessagingApi(client), MessagingApiBlob(client)
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="line-reply")
+            self._pool = ThreadPoolExecutor(max_workers=REPLY_THREADS, thread_name_prefix="line-reply")
+            # Replies skip the SDK's per-call machinery (argument validation, serialisation of
+            # models): the body is prepared JSON, sent on connections kept open to LINE.
+            self._http = urllib3.PoolManager(maxsize=REPLY_THREADS, retries=False).connection_from_url(self.base_url)
             self._pending = set()
             self._pid = os.getpid()
 
@@ -236,17 +261,37 @@ class LineClient:
 
     def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
         """Reply once; a retry after no answer is safe because reply tokens are single use."""
-        wire = to_wire(messages)
-        if not wire:
+        body = reply_body(reply_token, messages)
+        if body is None:
             return SendResult(200)
-        request = _WireReply.construct(reply_token=reply_token, messages=list(to_sdk(messages)))
-        request.__dict__["_wire"] = wire
-        # The answer's body (sent message ids) is of no use here; skip decoding it.
-        result = self._call("reply", self.api.reply_message_with_http_info, request, _preload_content=False)
+        result = self._post("reply", self._reply_url, body)
         if result.status == 0 or result.status >= 500:
-            result = self._call("reply (retry)", self.api.reply_message_with_http_info, request,
-                                _preload_content=False)
+            result = self._post("reply (retry)", self._reply_url, body)
         return result
+
+    def _post(self, what: str, url: str, body: bytes) -> SendResult:
+        """POST a prepared JSON body on the kept-open connections, with the client's timeouts."""
+        self._ensure()
+        assert self._http is not None
+        try:
+            resp = self._http.urlopen("POST", url, body=body, headers=self._headers, timeout=self._timeout,
+                                      retries=False, redirect=False, preload_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            log.warning("LINE %s got no answer: %s", what, type(e).__name__)
+            return SendResult(0, None, type(e).__name__)
+        request_id = resp.headers.get("x-line-request-id")
+        if 200 <= resp.status < 300:
+            return SendResult(resp.status, request_id)
+        retry_after = None
+        if resp.headers.get("retry-after"):
+            try:
+                retry_after = float(resp.headers["retry-after"])
+            except ValueError:
+                retry_after = None
+        # LINE's error body names properties, never the resident's words; keep it short.
+        log.warning("LINE %s failed: status=%s x-line-request-id=%s error=%s", what, resp.status, request_id,
+                    resp.data[:200].decode("utf-8", errors="replace"))
+        return SendResult(resp.status, request_id, resp.reason or str(resp.status), retry_after)
 
     def reply_later(self, reply_token: str, messages: list[dict[str, Any]]) -> Future[SendResult]:
         """Reply from a background thread, so the webhook's answer never waits for LINE."""

@@ -51,7 +51,7 @@ def test_signature_by_another_channel_is_refused(signed_post, fake_line, app):
 
 
 @pytest.mark.parametrize("body", [b"not json", b"{}", b"[]", b'{"events": "nope"}', b'{"events": [42]}',
-                                  b"{\"events\": [{\"type\": \"message\""])
+                                  b"{\"events\": [{\"type\": \"message\"", b'{"events": []}\xff', b"[" * 100000])
 def test_signed_but_malformed_body_gets_400(client, app, fake_line, body):
     resp = client.post("/callback", data=body, headers={"X-Line-Signature": events.sign(body)})
     assert resp.status_code == 400
@@ -289,3 +289,24 @@ def test_a_mention_after_an_emoji_is_cut_out_whichever_way_line_counts(signed_po
 def test_a_block_by_someone_the_bot_never_knew_stores_nothing(signed_post, app, fake_line):
     assert signed_post(events.payload(events.unfollow(events.user_id(88)))).status_code == 200
     assert count(app, User) == 0 and fake_line.calls == []
+
+
+def test_a_message_of_a_kind_line_adds_later_gets_the_friendly_pointer(signed_post, fake_line):
+    e = events.message({"type": "aBrandNewMessageType", "id": "7"})
+    assert signed_post(events.payload(e)).status_code == 200
+    [reply] = fake_line.replies()
+    assert reply["replyToken"] == e["replyToken"] and reply["messages"][-1].get("quickReply")
+
+
+@pytest.mark.parametrize("broken", [
+    {"message": {"type": "text", "id": "1", "text": 42}},
+    {"message": "hello"},
+    {"source": ["U1"]},
+    {"message": {"type": "location", "id": "1", "latitude": "north", "longitude": 98.9}},
+], ids=["text-not-a-string", "message-not-an-object", "source-not-an-object", "latitude-not-a-number"])
+def test_an_event_not_of_lines_shape_is_ignored_and_the_others_are_answered(signed_post, fake_line, app, broken):
+    bad = {**events.text("ภาวะโลกร้อนคืออะไร", events.user_id(61)), **broken}
+    good = events.text("ภาวะโลกร้อนคืออะไร", events.user_id(62))
+    assert signed_post(events.payload(bad, good)).status_code == 200
+    assert [r["replyToken"] for r in fake_line.replies()] == [good["replyToken"]]
+    assert count(app, User) == 1

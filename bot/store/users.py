@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.db import table_of
@@ -14,9 +14,12 @@ from bot.store.models import AirSubscription, CheckIn, InstallSecret, Pledge, Su
 
 SUPPRESSION_SALT = "suppression_salt"
 
+# Built once: building an ORM select and its cache key on every turn cost more than running it.
+_BY_LINE_ID = select(User).where(User.line_user_id == bindparam("line_user_id"))
+
 
 def find_user(session: Session, line_user_id: str) -> User | None:
-    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+    return session.execute(_BY_LINE_ID, {"line_user_id": line_user_id}).scalar()
 
 
 def load_user(session: Session, line_user_id: str, now: datetime) -> User:
