@@ -10,13 +10,13 @@ whatever else it says.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from bot.nlu.classifier import AveragedPerceptron, NaiveBayes
@@ -123,7 +123,8 @@ class BankModel:
             docs.append(features(ph))
             labels.append(OTHER)
         nb = NaiveBayes(alpha=0.1).fit(docs, labels)
-        return cls(nb, AveragedPerceptron(epochs=epochs).fit(docs, labels, nb.classes),
+        perceptron = AveragedPerceptron(epochs=epochs).fit(docs, labels, nb.classes).share_vocabulary(nb.weights.vocab)
+        return cls(nb, perceptron,
                    {e.id: e.topic for e in data.entries.values()},
                    {**{key_of(q): e.id for e in data.entries.values() for q in e.questions if key_of(q)},
                     **{key_of(q): OVERVIEW + t for t, qs in data.asks.items() for q in qs if key_of(q)}},
@@ -134,9 +135,14 @@ class BankModel:
                 "exact": self.exact, "safety": [[eid, [list(g) for g in groups]] for eid, groups in self.safety],
                 "temperature": self.temperature}
 
+    def share_vocabulary(self, vocab: dict[str, int]) -> None:
+        self.nb.share_vocabulary(vocab)
+        self.perceptron.share_vocabulary(vocab)
+
     @classmethod
-    def from_state(cls, s: dict[str, Any]) -> BankModel:
-        return cls(NaiveBayes.from_state(s["nb"]), AveragedPerceptron.from_state(s["perceptron"]), dict(s["topic_of"]),
+    def from_state(cls, s: dict[str, Any], vocab: dict[str, int]) -> BankModel:
+        return cls(NaiveBayes.from_state(s["nb"], vocab), AveragedPerceptron.from_state(s["perceptron"], vocab),
+                   dict(s["topic_of"]),
                    dict(s["exact"]), [(str(eid), tuple(tuple(g) for g in groups)) for eid, groups in s["safety"]],
                    float(s["temperature"]))
 
@@ -157,23 +163,36 @@ class BankModel:
                 return eid
         return None
 
+    @property
+    def classes(self) -> list[str]:
+        return self.nb.classes
+
+    def probabilities(self, feats: list[str], key: str = "", only: set[str] | None = None,
+                      rows: np.ndarray | None = None) -> np.ndarray:
+        """Every class's probability (in `classes` order; zero outside `only` when given); rows: the
+        features already looked up in the shared vocabulary."""
+        classes = self.nb.classes
+        if key in self.exact and (only is None or self.exact[key] in only):
+            p = np.zeros(len(classes))
+            p[classes.index(self.exact[key])] = 1.0
+            return p
+        if rows is None:
+            rows = self.nb.weights.rows_of(feats)
+        scores = self.nb.log_scores_of_rows(rows)[0] + self.perceptron.scores_of_rows(np.unique(rows))
+        if only is not None:
+            scores = np.where(np.fromiter((c in only for c in classes), dtype=bool, count=len(classes)),
+                              scores, -np.inf)
+        exps = np.exp((scores - scores.max()) / self.temperature)
+        probs: np.ndarray = exps / exps.sum()
+        return probs
+
     def rank(self, feats: list[str], key: str = "", only: set[str] | None = None, limit: int = 5) -> list[Ranked]:
         """Classes by probability, best first (restricted to `only` when given)."""
-        if key in self.exact and (only is None or self.exact[key] in only):
-            return [Ranked(self.exact[key], 1.0)]
-        scores, _ = self.nb.log_scores(feats)
-        for i, v in enumerate(self.perceptron.scores(feats)):
-            scores[i] += v
-        classes = self.nb.classes
-        pairs = [(c, s) for c, s in zip(classes, scores) if only is None or c in only]
-        if not pairs:
+        if only is not None and not only:
             return []
-        top = max(s for _, s in pairs)
-        t = self.temperature
-        exps = [(c, math.exp((s - top) / t)) for c, s in pairs]
-        z = sum(x for _, x in exps)
-        ranked = sorted(((c, x / z) for c, x in exps), key=lambda cx: -cx[1])[:limit or None]
-        return [Ranked(c, p) for c, p in ranked]
+        p = self.probabilities(feats, key, only)
+        order = np.argsort(-p, kind="stable")[:limit or None]
+        return [Ranked(self.nb.classes[i], float(p[i])) for i in order if p[i] > 0.0]
 
 
 def load_yaml(path: Path) -> Any:

@@ -15,7 +15,6 @@ then read-only: classify() is safe to call from many threads.
 from __future__ import annotations
 
 import gc
-import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pythainlp.corpus import thai_words
 from pythainlp.util import Trie
@@ -30,8 +30,9 @@ from pythainlp.util import Trie
 from bot.nlu import model_cache
 from bot.nlu.bank import OTHER as OTHER_CLASS
 from bot.nlu.bank import OUT as OUT_OF_SCOPE_CLASS
+from bot.nlu.bank import OVERVIEW as OVERVIEW_PREFIX
 from bot.nlu.bank import BankData, BankModel, Ranked
-from bot.nlu.classifier import AveragedPerceptron, NaiveBayes
+from bot.nlu.classifier import AveragedPerceptron, NaiveBayes, vocab_from_state, vocab_state
 from bot.nlu.entities import ActionFinder, DistrictFinder, Found
 from bot.nlu.language import LanguageGuess
 from bot.nlu.normalize import Normalizer, WordSet, strip_tones
@@ -84,6 +85,9 @@ class _Analysis:
     key: str  # tokens joined, tone marks removed
     district: Found | None
     action: str | None
+    # The message's features looked up in the shared vocabulary, once rank() has done it
+    # (a list so the frozen analysis can carry it; never more than one item).
+    rows: list[Any] = field(default_factory=list)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -153,6 +157,8 @@ class Matcher:
             self._restore(trained)
         else:
             self._fit(training, bank or BankData())
+        self._topics_of_classes: list[str | None] | None = None
+        self._class_topic_index: np.ndarray | None = None
         self._warm_lock = threading.Lock()
         self._warmed = False
 
@@ -192,7 +198,7 @@ class Matcher:
             self.perceptron = AveragedPerceptron(
                 epochs=int(thresholds.get("perceptron_epochs", 3)),
                 margin=float(thresholds.get("perceptron_margin", 1.0)),
-            ).fit(docs, labels, self.model.classes)
+            ).fit(docs, labels, self.model.classes).share_vocabulary(self.model.weights.vocab)
         self.informational = frozenset(e.topic for e in bank.entries.values()) | frozenset(bank.overviews) \
             | frozenset(bank.asks)
         self.bank = BankModel.train(bank, lambda text: self.features(analyse(text)), lambda text: analyse(text).key,
@@ -201,20 +207,31 @@ class Matcher:
                                      and i != OUT_OF_SCOPE for x in xs or ()],
                               epochs=int(thresholds.get("bank_epochs", 1)),
                               temperature=float(thresholds.get("bank_temperature", 10.0)))
+        # One vocabulary for the four models: a message's features are looked up once.
+        vocab = dict(self.model.weights.vocab)
+        for f in self.bank.nb.weights.vocab:
+            vocab.setdefault(f, len(vocab))
+        self.vocab = vocab
+        self.model.share_vocabulary(vocab)
+        if self.perceptron is not None:
+            self.perceptron.share_vocabulary(vocab)
+        self.bank.share_vocabulary(vocab)
 
     def trained_state(self) -> dict[str, Any]:
         """The learnt models as plain data: what the start-up cache keeps."""
-        return {"intents": self.intents, "exact": self.exact, "model": self.model.state(),
+        return {"intents": self.intents, "exact": self.exact, "vocab": vocab_state(self.vocab),
+                "model": self.model.state(),
                 "perceptron": self.perceptron.state() if self.perceptron else None,
                 "informational": sorted(self.informational), "bank": self.bank.state()}
 
     def _restore(self, t: Mapping[str, Any]) -> None:
         self.intents = list(t["intents"])
         self.exact = dict(t["exact"])
-        self.model = NaiveBayes.from_state(t["model"])
-        self.perceptron = AveragedPerceptron.from_state(t["perceptron"]) if t["perceptron"] else None
+        self.vocab = vocab_from_state(str(t["vocab"]))
+        self.model = NaiveBayes.from_state(t["model"], self.vocab)
+        self.perceptron = AveragedPerceptron.from_state(t["perceptron"], self.vocab) if t["perceptron"] else None
         self.informational = frozenset(t["informational"])
-        self.bank = BankModel.from_state(t["bank"])
+        self.bank = BankModel.from_state(t["bank"], self.vocab)
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -373,24 +390,19 @@ class Matcher:
         """
         if m.confident and m.intent not in self.informational and m.intent != OUT_OF_SCOPE:
             return m
-        ranked = self.bank.rank(self.features(a), a.key, limit=0)
-        if not ranked:
-            return m
+        classes = self.bank.classes
+        p = self.bank.probabilities([], a.key, rows=a.rows[0]) if a.rows else \
+            self.bank.probabilities(self.features(a), a.key)
         floor = 1e-4
         topic_p = topics or {m.intent: 1.0}
-        best: tuple[float, Ranked] | None = None
-        combined: list[tuple[float, Ranked]] = []
-        for r in ranked:
-            if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
-                topic = OUT_OF_SCOPE if r.key == OUT_OF_SCOPE_CLASS else m.intent
-            else:
-                topic = r.topic or self.bank.topic_of[r.key]
-            score = math.log(max(r.p, floor)) + self.topic_weight * math.log(max(topic_p.get(topic, 0.0), floor))
-            combined.append((score, r))
-        combined.sort(key=lambda x: -x[0])
-        best = combined[0]
-        m.answers = [(r.key, r.p) for _, r in combined[:5]]
-        r = best[1]
+        # each class's topic: an entry's, an overview's own, out_of_scope, or (flows) the reading's
+        class_topic = self._class_topics()
+        tp = np.fromiter((topic_p.get(t or m.intent, 0.0) for t in class_topic), dtype=float, count=len(classes)) \
+            if len(topic_p) < 3 else self._topic_vector(topic_p, m.intent)
+        combined = np.log(np.maximum(p, floor)) + self.topic_weight * np.log(np.maximum(tp, floor))
+        order = np.argsort(-combined, kind="stable")
+        m.answers = [(classes[i], float(p[i])) for i in order[:5]]
+        r = Ranked(classes[order[0]], float(p[order[0]]))
         if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
             return m
         topic = r.topic or self.bank.topic_of[r.key]
@@ -407,6 +419,32 @@ class Matcher:
             m.intent, m.score, m.confident = topic, r.p, True
         m.answer = r.entry
         return m
+
+    def _topic_vector(self, topic_p: dict[str, float], reading: str) -> np.ndarray:
+        """Each bank class's topic probability, from the classifier's (vectorised)."""
+        if self._class_topic_index is None:
+            classes = list(self.model.classes)
+            self._class_topic_index = np.array([classes.index(t) if t in classes else -1
+                                                for t in self._class_topics()], dtype=np.int64)
+        probs = np.fromiter((topic_p.get(c, 0.0) for c in self.model.classes), dtype=float,
+                            count=len(self.model.classes))
+        idx = self._class_topic_index
+        out: np.ndarray = np.where(idx >= 0, probs[np.maximum(idx, 0)], topic_p.get(reading, 0.0))
+        return out
+
+    def _class_topics(self) -> list[str | None]:
+        """The topic each bank class stands for (None: a flow or greeting, whatever was read)."""
+        if self._topics_of_classes is None:
+            out: list[str | None] = []
+            for c in self.bank.classes:
+                if c == OUT_OF_SCOPE_CLASS:
+                    out.append(OUT_OF_SCOPE)
+                elif c == OTHER_CLASS:
+                    out.append(None)
+                else:
+                    out.append(self.bank.topic_of.get(c) or c[len(OVERVIEW_PREFIX):])
+            self._topics_of_classes = out
+        return self._topics_of_classes
 
     def _topic(self, a: _Analysis) -> tuple[Match, bool, dict[str, float]]:
         """The topic classifier's reading, and whether it is settled (a rule, a tiny text, a district…)."""
@@ -451,10 +489,11 @@ class Matcher:
     def rank(self, a: _Analysis) -> tuple[list[tuple[str, float]], float]:
         """Intents by probability (best first) and the share of trigrams the model knows."""
         feats = self.features(a)
-        scores, known = self.model.log_scores(feats)
+        rows = self.model.weights.rows_of(feats)  # the shared vocabulary: the bank reuses them
+        a.rows.append(rows)
+        scores, known = self.model.log_scores_of_rows(rows)
         if self.perceptron is not None:
-            pw = self.perceptron_weight
-            scores = [s + pw * q for s, q in zip(scores, self.perceptron.scores(feats))]
+            scores = scores + self.perceptron_weight * self.perceptron.scores_of_rows(np.unique(rows))
         if self.topic_boost:
             # naive Bayes' margins grow with the number of features, so does the boost
             boost = self.topic_boost * known
@@ -463,13 +502,10 @@ class Matcher:
                 if intent in index and any(w in a.key for w in kws):
                     scores[index[intent]] += boost
         trigrams = [f for f in feats if f[0] == "c" and len(f) == 4]
-        known_tri = sum(1 for f in trigrams if self.model.knows(f))
+        tri_rows = self.model.weights.rows_of(trigrams)
+        known_tri = int(self.model.weights.has(tri_rows).sum()) if len(tri_rows) else 0
         coverage = known_tri / len(trigrams) if trigrams else 0.0
-        t = self.temperature
-        top = max(scores)
-        exps = [math.exp((s - top) / t) for s in scores]
-        z = sum(exps)
-        ranked = sorted(
-            ((c, e / z) for c, e in zip(self.model.classes, exps)), key=lambda x: x[1], reverse=True
-        )
+        exps = np.exp((scores - scores.max()) / self.temperature)
+        probs = (exps / exps.sum()).tolist()
+        ranked = sorted(zip(self.model.classes, probs, strict=True), key=lambda x: x[1], reverse=True)
         return ranked, coverage
