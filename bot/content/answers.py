@@ -30,7 +30,7 @@ def load_answers(p: Problems) -> tuple[dict[str, Answer], dict[str, Flow], tuple
             p.problem(where, "give both label and ask, or neither")
         flows[str(fid)] = Flow(str(fid), label, ask)
     answers: dict[str, Answer] = {}
-    allowed = with_en({"label", "ask", "text", "card"}) | {"kind", "show", "sources", "next"}
+    allowed = with_en({"label", "ask", "text", "card"}) | {"kind", "show", "sources", "next", "follow"}
     for intent, a in p.mapping(f"{F}: answers", raw.get("answers")).items():
         where = f"{F}: answers.{intent}"
         a = p.mapping(where, a)
@@ -60,6 +60,7 @@ def load_answers(p: Problems) -> tuple[dict[str, Answer], dict[str, Flow], tuple
             label=p.local(where, a, "label", max_len=MAX_LABEL),
             ask=p.local(where, a, "ask", max_len=MAX_ACTION_TEXT),
             text=text, sources=sources, next=nxt, card=card, show=show,
+            follow={str(k): str(v) for k, v in p.mapping(f"{where}.follow", a.get("follow")).items()},
         )
     topics = tuple(str(t) for t in p.seq(f"{F}: topics", raw.get("topics")))
     if not topics:

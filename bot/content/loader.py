@@ -9,7 +9,7 @@ from bot.content.answers import check_answer_references, load_answers, reachable
 from bot.content.bank import load_bank_sources, load_entries
 from bot.content.districts import load_districts
 from bot.content.measures import load_measures
-from bot.content.model import Content, Contents, Lang
+from bot.content.model import Content, Contents, FollowUp, Lang
 from bot.content.problems import Problems
 from bot.content.richmenu import load_richmenu
 from bot.content.sources import load_sources
@@ -43,6 +43,11 @@ def load_one(path: Path, lang: Lang) -> tuple[Content, Problems]:
     p.sources = {**p.sources, **load_bank_sources(p)}
     entry_topics = {i for i, a in answers.items() if a.informational} | {"out_of_scope"}
     entries = load_entries(p, entry_topics, set(actions))
+    for intent, answer in answers.items():
+        for kind, target in answer.follow.items():
+            if kind not in {k.value for k in FollowUp} or target not in entries:
+                p.problem(f"content/answers.yaml: answers.{intent}.follow.{kind}",
+                          f"{target!r} is not an entry of the bank (or {kind!r} not a follow-up: {', '.join(FollowUp)})")
     air = load_air(p)
 
     def ask_of(intent: str) -> str | None:

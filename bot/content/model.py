@@ -49,6 +49,7 @@ class Answer:
     next: tuple[str, ...]
     card: Card | None = None
     show: str | None = None
+    follow: dict[str, str] = field(default_factory=dict)  # follow-up kind -> entry id
 
     @property
     def informational(self) -> bool:

@@ -192,10 +192,14 @@ def follow_up(turn: Turn, ctx: Ctx) -> list[Message] | None:
         if action and action in c.actions:
             return msg.estimate_messages(c, action)
         return None  # the matcher reads "ลดได้เท่าไหร่" on its own (status, community, an action)
+    chosen = None
     if kind is not None and entry is not None and FollowUp(kind) in entry.follow:
-        target = c.entries.get(entry.follow[FollowUp(kind)])
-        if target is not None:
-            return answer_entry(ctx, target, turn.text)
+        chosen = entry.follow[FollowUp(kind)]
+    elif kind is not None and entry is None and topic in c.answers:
+        chosen = c.answers[topic].follow.get(kind)  # after an overview: the entry its content names
+    target = c.entries.get(chosen or "")
+    if target is not None:
+        return answer_entry(ctx, target, turn.text)
     # Read the follow-up together with what it follows, among that topic's entries.
     base = entry.questions[0] if entry and entry.questions else (c.ask_of(topic) or "")
     only = {e.id for e in c.entries.values() if e.topic == topic and (entry is None or e.id != entry.id)}
