@@ -11,7 +11,7 @@ import logging
 from enum import StrEnum
 
 from bot import messages as msg
-from bot.content.model import Lang
+from bot.content.model import Content, Lang
 from bot.nlu.matcher import Match
 from bot.nlu.normalize import fold_width
 from bot.registry import Registry
@@ -160,6 +160,11 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
     if both is not None:
         return both
     match = ctx.matcher.classify(turn.text)
+    if ctx.registry.context_reader is not None and not match.settled and (
+            not match.confident or match.intent == "out_of_scope" or is_topic(ctx.content, match.intent)):
+        read = ctx.registry.context_reader(turn, ctx, match)  # "ได้ผลไหม" after an answer: about it
+        if read is not None:
+            return read
     if match.intent == "out_of_scope" and match.answer and ctx.registry.topic_answer is not None:
         return ctx.registry.topic_answer(turn, ctx, match)  # outside the campaign, but the bank knows who can help
     if match.intent == "out_of_scope":
@@ -169,6 +174,12 @@ def on_text(turn: Turn, ctx: Ctx) -> list[Message]:
         remember_unmatched(ctx, turn.text, match)
         return did_you_mean(ctx, match)
     return answer_intent(turn, ctx, match)
+
+
+def is_topic(content: Content, intent: str) -> bool:
+    """An informational topic (climate, haze, tips…), not a flow or a greeting."""
+    answer = content.answers.get(intent)
+    return answer is not None and answer.informational
 
 
 def answer_intent(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:

@@ -18,6 +18,12 @@ class IntentHandler(Protocol):
     def __call__(self, turn: Turn, ctx: Ctx, match: Match, /) -> list[Message]: ...
 
 
+class ContextReader(Protocol):
+    """Reads a message as the next turn of the conversation; None when it is not about it."""
+
+    def __call__(self, turn: Turn, ctx: Ctx, match: Match, /) -> list[Message] | None: ...
+
+
 class PostbackHandler(Protocol):
     def __call__(self, turn: Turn, ctx: Ctx, params: dict[str, str], /) -> list[Message]: ...
 
@@ -49,6 +55,7 @@ class Registry:
         self.first_hooks: list[TurnHandler] = []
         self.kinds: dict[str, TurnHandler] = {}
         self.topic_answer: IntentHandler | None = None
+        self.context_reader: ContextReader | None = None
 
     @staticmethod
     def _add(table: dict[str, H], keys: tuple[str, ...], fn: H) -> None:
@@ -82,6 +89,13 @@ class Registry:
         if self.topic_answer is not None and self.topic_answer is not fn:
             raise ValueError("the topics are already answered by another handler")
         self.topic_answer = fn
+
+    def in_context(self, fn: ContextReader) -> None:
+        """fn(turn, ctx, match) reads a question the matcher alone finds vague (or answers with a
+        topic) as the next turn of the conversation; None when it is not one."""
+        if self.context_reader is not None and self.context_reader is not fn:
+            raise ValueError("messages are already read in context by another handler")
+        self.context_reader = fn
 
     def kind(self, fn: TurnHandler, *kinds: str) -> None:
         """fn(turn, ctx) answers turns of these kinds ("location", "sticker", …)."""

@@ -17,10 +17,11 @@ from bot import messages as msg
 from bot.clock import as_utc
 from bot.content.model import Content, Entry, FollowUp
 from bot.limits import MAX_QUICK_REPLIES
-from bot.nlu.matcher import Match
+from bot.nlu.bank import OVERVIEW
+from bot.nlu.matcher import Context, Match
 from bot.registry import Registry
 from bot.turn import Ctx, Message, Turn
-from bot.words import in_words, plain
+from bot.words import in_words, is_insult, plain
 
 # How long an answer stays the subject of follow-up questions.
 CONTEXT_LIFETIME = timedelta(minutes=10)
@@ -70,6 +71,13 @@ def call_buttons(content: Content, entry: Entry) -> list[Message]:
 def entry_quick_replies(content: Content, entry: Entry) -> list[Message]:
     """The entries it relates to, then its topic's overview and the main topics."""
     items = call_buttons(content, entry) if entry.safety else []
+    action = content.actions.get(entry.action or "")
+    if action is not None:  # an answer about a household action: pledge it, or see what it cuts
+        pledge, estimate = content.text("cards.pledge_button"), content.text("cards.estimate_button")
+        items.append(msg.qr_postback(pledge, msg.postback_data(msg.PLEDGE_PICK, id=action.id),
+                                     f"{pledge}: {action.title}"))
+        items.append(msg.qr_postback(estimate, msg.postback_data(msg.ESTIMATE_POSTBACK, id=action.id),
+                                     f"{estimate}: {action.title}"))
     for rid in entry.related:
         r = content.entries.get(rid)
         if r is not None and r.ask:
@@ -111,16 +119,18 @@ def answer_topic(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
     last = recent(ctx)
     asked = turn.text or None
     again = bool(asked) and last.get("q") == question_hash(asked or "")
-    choices = [m for m in ([match.answer] if match.answer else [])]
-    choices += [k for k, p in match.answers if k != match.answer and not k.startswith("@") and p >= FOLLOW_MIN
-                and c.entries.get(k) is not None and c.entries[k].topic == match.intent]
     shown = last.get("entry") or (f"@{last['topic']}" if last.get("topic") and not last.get("entry") else None)
-    for key in choices:
-        if key != shown or again:
-            return answer_entry(ctx, c.entries[key], asked)
-    overview = f"@{match.intent}"
-    if not choices and (overview != shown or again) and match.intent in c.answers:
+    primary = match.answer or (f"@{match.intent}" if match.intent in c.answers else None)
+    if primary is not None and (primary != shown or again):
+        if match.answer:
+            return answer_entry(ctx, c.entries[match.answer], asked)
         return answer_overview(ctx, match.intent, asked)
+    # The same card for a different question: the next entry of the topic the bank finds likely.
+    for key, p in match.answers:
+        entry = c.entries.get(key)
+        if key != shown and entry is not None and entry.topic == match.intent and p >= FOLLOW_MIN \
+                and not entry.safety:
+            return answer_entry(ctx, entry, asked)
     return nothing_more(ctx, match.intent)
 
 
@@ -139,7 +149,7 @@ def nothing_more(ctx: Ctx, topic: str) -> list[Message]:
 
 def emergency(turn: Turn, ctx: Ctx) -> list[Message] | None:
     """A symptom or an emergency happening now: its answer and the numbers to call, before anything else."""
-    eid = ctx.matcher.emergency(turn.text)
+    eid = ctx.matcher.emergency(turn.text, ctx.matcher.classify(turn.text))
     entry = ctx.content.entries.get(eid) if eid else None
     if entry is None:
         return None
@@ -148,15 +158,22 @@ def emergency(turn: Turn, ctx: Ctx) -> list[Message] | None:
 
 # --- follow-ups ------------------------------------------------------------------------------------------
 
-FOLLOW_KINDS: tuple[str, ...] = (*(k.value for k in FollowUp), SOURCES, AMOUNT)
+FOLLOW_KINDS: tuple[str, ...] = (SOURCES, AMOUNT, *(k.value for k in FollowUp))
 
 
-def follow_kind(content: Content, text: str) -> str | None:
-    """Which follow-up a short message is ("แล้วเด็กล่ะ" -> kids), or None."""
+def follow_kind(content: Content, text: str) -> tuple[str | None, bool]:
+    """Which follow-up a message is ("แล้วเด็กล่ะ" -> kids, "80% นี่เอามาจากไหน" -> sources), or None;
+    and whether the whole message is one of core.follow_<kind>'s words (else it holds a match of
+    the pattern core.follow_<kind>_in, inside a longer message that may say more)."""
+    spaced = " ".join(text.strip().lower().split())
     for kind in FOLLOW_KINDS:
         if in_words(content, f"core.follow_{kind}", text):
-            return kind
-    return None
+            return kind, True
+    for kind in FOLLOW_KINDS:
+        raw = content.texts.get(f"core.follow_{kind}_in")
+        if raw and _pattern(raw).search(spaced):
+            return kind, False
+    return None, False
 
 
 def is_about_more(content: Content, text: str) -> bool:
@@ -167,22 +184,25 @@ def is_about_more(content: Content, text: str) -> bool:
     return _pattern(content.text("core.follow_about")).fullmatch(" ".join(text.strip().lower().split())) is not None
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _pattern(raw: str) -> re.Pattern[str]:
     return re.compile(raw)
 
 
 def follow_up(turn: Turn, ctx: Ctx) -> list[Message] | None:
-    """A follow-up question about the answer just given, within ten minutes of it; None otherwise."""
+    """A follow-up question about the answer just given ("มีที่มาไหม", "แล้วเด็กล่ะ", "why?"),
+    within ten minutes of it; None for anything else."""
     last = recent(ctx)
     if not last.get("topic"):
         return None
     c = ctx.content
-    kind = follow_kind(c, turn.text)
+    kind, whole = follow_kind(c, turn.text)
     if kind is None and not is_about_more(c, turn.text):
         return None
     entry = c.entries.get(last.get("entry", ""))
     topic = last["topic"]
+    if kind not in (None, SOURCES) and not whole and names_its_own_answer(turn, ctx, entry):
+        return None  # "แจ้งไฟป่าเบอร์อะไร": a question of its own, not about the last answer
     if kind == SOURCES:
         sources = entry.sources if entry else (c.answers[topic].sources if topic in c.answers else ())
         lines = [c.text("cards.source_line", title=s.title, url=s.url) for s in sources]
@@ -200,14 +220,54 @@ def follow_up(turn: Turn, ctx: Ctx) -> list[Message] | None:
     target = c.entries.get(chosen or "")
     if target is not None:
         return answer_entry(ctx, target, turn.text)
-    # Read the follow-up together with what it follows, among that topic's entries.
-    base = entry.questions[0] if entry and entry.questions else (c.ask_of(topic) or "")
-    only = {e.id for e in c.entries.values() if e.topic == topic and (entry is None or e.id != entry.id)}
-    for key, p in ctx.matcher.rank_entries(f"{turn.text} {base}", only=only):
-        target = c.entries.get(key)
-        if target is not None and p >= FOLLOW_MIN:
-            return answer_entry(ctx, target, turn.text)
-    return nothing_more(ctx, topic)
+    if kind == FollowUp.CONTACT.value:
+        office = c.entries.get(c.text("core.ask_office_entry"))
+        if office is not None and (entry is None or office.id != entry.id):
+            return answer_entry(ctx, office, turn.text)
+    read = read_in_context(turn, ctx, marked=True)
+    return read if read is not None else nothing_more(ctx, topic)
+
+
+def names_its_own_answer(turn: Turn, ctx: Ctx, entry: Entry | None) -> bool:
+    """The matcher alone is sure which entry the message asks, and it is not the one just shown."""
+    m = ctx.matcher.classify(turn.text)
+    p = dict(m.answers).get(m.answer or "", 0.0)
+    return m.answer is not None and m.confident and p >= ctx.matcher.t_entry and (entry is None or m.answer != entry.id)
+
+
+def in_context(turn: Turn, ctx: Ctx, match: Match) -> list[Message] | None:
+    """A question the matcher alone finds vague, or answers with a topic, asked within ten minutes
+    of an answer: read as part of that conversation (None: no conversation, or not about it)."""
+    if not recent(ctx).get("topic") or is_insult(ctx.content, turn.text):
+        return None
+    return read_in_context(turn, ctx, marked=False)
+
+
+def read_in_context(turn: Turn, ctx: Ctx, *, marked: bool) -> list[Message] | None:
+    """The answer to a message read as the next turn after the last answer, or None.
+
+    marked: the message says it follows on ("แล้ว…ล่ะ", "why?"), so a safety entry may answer it
+    (the asthma answer, then "ถ้ากำเริบล่ะ")."""
+    last = recent(ctx)
+    topic = last.get("topic")
+    if not topic or last.get("q") == question_hash(turn.text):
+        return None  # nothing to follow, or the same question again (answered as before)
+    c = ctx.content
+    entry = c.entries.get(last.get("entry", ""))
+    question = (entry.questions[0] if entry and entry.questions else c.ask_of(topic)) or ""
+    context = Context(topic, entry.id if entry else f"{OVERVIEW}{topic}",
+                      frozenset(entry.related) if entry else frozenset(), question)
+    read = ctx.matcher.in_context(turn.text, context)
+    if read is None:
+        return None
+    if read.topic is not None:  # an overview: another topic's, or out of scope
+        if read.topic in c.answers and c.answers[read.topic].informational and read.topic != topic:
+            return answer_overview(ctx, read.topic, turn.text)
+        return None
+    target = c.entries.get(read.key)
+    if target is None or (target.safety and not marked and target.topic != topic):
+        return None
+    return answer_entry(ctx, target, turn.text)
 
 
 def show_estimate(turn: Turn, ctx: Ctx, params: dict[str, str]) -> list[Message]:
@@ -223,3 +283,4 @@ def register(registry: Registry) -> None:
     registry.first_hook(emergency)
     registry.text_hook(follow_up)
     registry.topics(answer_topic)
+    registry.in_context(in_context)

@@ -48,6 +48,17 @@ DISTRICT_SLOT = "§"
 _LETTER = re.compile(r"[\u0e01-\u0e2ea-z]")
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a conversation was just about: the topic, the class shown (an entry id or "@<topic>"),
+    the entries that answer names as related, and the question it answered."""
+
+    topic: str
+    shown: str | None = None
+    related: frozenset[str] = frozenset()
+    question: str = ""
+
+
 @dataclass
 class Match:
     """The matcher's reading of one message."""
@@ -58,6 +69,7 @@ class Match:
     confident: bool = True
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     normalized: str = ""  # the cleaned text (what may be kept as unmatched; no user id)
+    settled: bool = False  # decided before any classifier: a rule, an out-of-scope gate, gibberish
     # The question-bank entry that answers the message (None: the topic's overview, or a flow),
     # and the next best bank classes with their probabilities (entry ids, "@<topic>" overviews).
     answer: str | None = None
@@ -135,6 +147,8 @@ class Matcher:
         self.oos_keywords = words(lexicon.get("oos_keywords") or ())
         self.domain_keywords = words(lexicon.get("domain_keywords") or ())
         self.cue_keys = words(lexicon.get("district_cues") or ())
+        self.not_now = tuple(w.replace(" ", "").lower() for w in (lexicon.get("emergency_not_now") or ()))
+        self.now = tuple(w.replace(" ", "").lower() for w in (lexicon.get("emergency_now") or ()))
         thresholds = lexicon.get("thresholds") or {}
         self.t_confident = float(thresholds.get("confident", 0.55))
         self.t_coverage = float(thresholds.get("min_coverage", 0.45))
@@ -153,6 +167,12 @@ class Matcher:
         self.min_letters_to_override = int(thresholds.get("min_letters_to_override", 8))
         self.min_key_for_entry = int(thresholds.get("min_key_for_entry", 5))
         self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
+        self.topic_floor = float(thresholds.get("topic_floor", 1e-4))
+        # Reading a message as the next turn of a conversation (in_context).
+        self.context_prior = float(thresholds.get("context_prior", 10.0))
+        self.context_related = float(thresholds.get("context_related", 3.0))
+        self.context_with_question = float(thresholds.get("context_with_question", 0.3))
+        self.context_short = float(thresholds.get("context_short", 1000))
         if trained is not None:
             self._restore(trained)
         else:
@@ -365,12 +385,24 @@ class Matcher:
         a = self._analyse(text or "")
         match, settled, topics = self._topic(a)
         if settled:
+            match.settled = True
             return match
         return self._answer(a, match, topics)
 
-    def emergency(self, text: str) -> str | None:
-        """The safety entry (a symptom or an emergency happening now) the text reports, or None."""
-        return self.bank.emergency(text)
+    def emergency(self, text: str, match: Match | None = None) -> str | None:
+        """The safety entry (a symptom or an emergency happening now) the text reports, or None:
+        its trigger words, or the bank sure of it; never a past event or news ("ปีที่แล้วพ่อหายใจไม่ออก")
+        unless the text says it is happening now too. match: the text's classify(), when known."""
+        compact = re.sub(r"\s+", "", (text or "").lower())
+        if any(w in compact for w in self.not_now) and not any(w in compact for w in self.now):
+            return None
+        found = self.bank.emergency(text)
+        if found is not None:
+            return found
+        m = match if match is not None else self.classify(text)
+        if m.answer in self._safety_ids() and dict(m.answers).get(m.answer, 0.0) >= self.t_entry:
+            return m.answer
+        return None
 
     def rank_entries(self, text: str, only: set[str] | None = None, limit: int = 5) -> list[tuple[str, float]]:
         """Bank classes (entry ids, "@<topic>") for text, best first, optionally among `only`."""
@@ -379,6 +411,36 @@ class Matcher:
 
     def topic_of(self, entry: str) -> str | None:
         return self.bank.topic_of.get(entry)
+
+    def in_context(self, text: str, context: Context) -> Ranked | None:
+        """The bank class a message asks when read as the next turn of a conversation, or None.
+
+        "ได้ผลไหม", "what about rice?", "ใครเสี่ยงสุด": on their own these say little; after an
+        answer they ask about its subject. Each class keeps the bank's probability for the words
+        alone, weighted by a prior from the conversation (context_prior for the topic just answered,
+        context_related more for the entries that answer names as related), and by how well it
+        fits the words read together with the question just answered (context_with_question).
+        A clear question on another subject keeps its own reading. The answer just shown is never
+        the result. Returns the winner with its share of the weighted total.
+        """
+        a = self._analyse(text or "")
+        m, settled, topics = self._topic(a)
+        if settled or not a.key:
+            return None
+        classes = self.bank.classes
+        _, own = self._bank_scores(a, m, topics)
+        same = {k for k, t in self.bank.topic_of.items() if t == context.topic and k != context.shown}
+        b = self._analyse(f"{text} {context.question}")
+        q = self.bank.probabilities(self.features(b), b.key, only=same) if same else np.zeros(len(classes))
+        prior = np.array([(self.context_prior if k in same else 1.0)
+                          * (self.context_related if k in context.related else 1.0) for k in classes])
+        # a long message says what it asks; the conversation weighs less the more it says
+        fade = min(1.0, self.context_short / max(1, len(_LETTER.findall(a.key))))
+        score = own + fade * (np.log(prior) + self.context_with_question * np.log(np.maximum(q, 1e-3)))
+        score[[i for i, k in enumerate(classes) if k == context.shown]] = -np.inf
+        w = np.exp(score - score.max())
+        best = int(np.argmax(score))
+        return Ranked(classes[best], float(w[best] / w.sum()))
 
     def _answer(self, a: _Analysis, m: Match, topics: dict[str, float]) -> Match:
         """Read the message against the bank: the entry it asks, or its topic's overview.
@@ -391,21 +453,15 @@ class Matcher:
         if m.confident and m.intent not in self.informational and m.intent != OUT_OF_SCOPE:
             return m
         classes = self.bank.classes
-        p = self.bank.probabilities([], a.key, rows=a.rows[0]) if a.rows else \
-            self.bank.probabilities(self.features(a), a.key)
-        floor = 1e-4
-        topic_p = topics or {m.intent: 1.0}
-        # each class's topic: an entry's, an overview's own, out_of_scope, or (flows) the reading's
-        class_topic = self._class_topics()
-        tp = np.fromiter((topic_p.get(t or m.intent, 0.0) for t in class_topic), dtype=float, count=len(classes)) \
-            if len(topic_p) < 3 else self._topic_vector(topic_p, m.intent)
-        combined = np.log(np.maximum(p, floor)) + self.topic_weight * np.log(np.maximum(tp, floor))
+        p, combined = self._bank_scores(a, m, topics)
         order = np.argsort(-combined, kind="stable")
         m.answers = [(classes[i], float(p[i])) for i in order[:5]]
         r = Ranked(classes[order[0]], float(p[order[0]]))
         if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
             return m
         topic = r.topic or self.bank.topic_of[r.key]
+        if r.key in self._safety_ids() and r.p < self.t_entry:
+            return m  # "call 1669" only for a message that reads as an emergency (trigger words, or sure)
         sure_topic = m.confident and topic == m.intent
         if r.p < (self.t_entry_in_topic if sure_topic else self.t_entry):
             return m
@@ -419,6 +475,24 @@ class Matcher:
             m.intent, m.score, m.confident = topic, r.p, True
         m.answer = r.entry
         return m
+
+    def _bank_scores(self, a: _Analysis, m: Match, topics: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Each bank class's own probability, and its log score with its topic's probability."""
+        classes = self.bank.classes
+        p = self.bank.probabilities([], a.key, rows=a.rows[0]) if a.rows else \
+            self.bank.probabilities(self.features(a), a.key)
+        topic_p = topics or {m.intent: 1.0}
+        # each class's topic: an entry's, an overview's own, out_of_scope, or (flows) the reading's
+        class_topic = self._class_topics()
+        tp = np.fromiter((topic_p.get(t or m.intent, 0.0) for t in class_topic), dtype=float, count=len(classes)) \
+            if len(topic_p) < 3 else self._topic_vector(topic_p, m.intent)
+        # The floors keep a class the bank is sure of in the running when the topic classifier
+        # all but rules its topic out ("a way to cut methane from the paddies" read as haze).
+        combined = np.log(np.maximum(p, 1e-6)) + self.topic_weight * np.log(np.maximum(tp, self.topic_floor))
+        return p, combined
+
+    def _safety_ids(self) -> frozenset[str]:
+        return frozenset(eid for eid, _ in self.bank.safety)
 
     def _topic_vector(self, topic_p: dict[str, float], reading: str) -> np.ndarray:
         """Each bank class's topic probability, from the classifier's (vectorised)."""
