@@ -2,7 +2,8 @@
 
 Creates a throwaway PostgreSQL database, migrates it, bulk-loads 200,000 households with
 1,000,000 pledges (COPY) and weekly check-ins, rebuilds the community counters, then times
-the two answers through the same code the bot runs (bot.pledges), and drops the database.
+the two answers through the same code the bot runs (bot/flows/community.py, bot/flows/checkin.py),
+and drops the database.
 Prints figures; never fails for slowness. Goal: each at most 50 ms at the median.
 
     .venv/bin/python bench/stats.py [--households 200000] [--pledges 1000000] [--runs 200]

@@ -1,7 +1,7 @@
 """The Procfile's worker process: periodic jobs (scheduled campaigns, and what other parts add).
 
-Each part of the bot that needs background work declares a Job (a name, how often, and a
-function of the app's Deps and a stop event); `flask --app wsgi campaign worker` runs them all
+Each part of the bot that needs background work declares a Job (bot/jobs.py: a name, how
+often, and a function of the app's Deps and a stop event); `flask --app wsgi campaign worker` runs them all
 in one loop, each at its own interval, until SIGTERM. A job that fails is logged and tried again
 at its next turn; it never stops the others.
 """
@@ -9,30 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from bot.air.service import alerts_job, refresh_job
+from bot.campaigns.reminders import reminders_job
+from bot.campaigns.service import worker_job
 from bot.deps import Deps
+from bot.jobs import Job
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Job:
-    """One kind of background work."""
-
-    name: str
-    every: float  # seconds between runs
-    run: Callable[[Deps, threading.Event], object]
-    next_at: float = field(default=0.0, compare=False)
-
-
 def jobs_of(deps: Deps, poll: float) -> list[Job]:
     """Every job the worker runs; campaigns poll at `poll` seconds."""
-    from bot.air.service import alerts_job, refresh_job
-    from bot.campaigns.reminders import reminders_job
-    from bot.campaigns.service import worker_job
-
     # Reminders first: a slot's campaign made in a round is sent in the same round.
     return [reminders_job(float(deps.config.get("REMINDER_POLL", 60.0))), worker_job(poll), refresh_job(), alerts_job()]
 

@@ -93,11 +93,22 @@ def test_every_contract_intent_has_an_answer_or_a_flow(content):
     assert set(INFORMATIONAL) | {"greet", "thanks", "help"} == set(content.answers)
 
 
+def kept_contract() -> list[str]:
+    return list(yaml.safe_load((CONTENT_DIR / "intents.yaml").read_text(encoding="utf-8"))["intents"])
+
+
+def test_contract_copy_in_content_lists_26_distinct_intents_the_matcher_learns():
+    kept = kept_contract()
+    assert len(kept) == 26 and len(set(kept)) == 26
+    training = yaml.safe_load((CONTENT_DIR / "nlu" / "training.yaml").read_text(encoding="utf-8"))
+    assert set(kept) == set(training)
+
+
 def test_contract_copy_matches_the_shared_contract():
-    kept = yaml.safe_load((CONTENT_DIR / "intents.yaml").read_text(encoding="utf-8"))["intents"]
-    if SHARED_CONTRACT.exists():
-        assert kept == list(yaml.safe_load(SHARED_CONTRACT.read_text(encoding="utf-8")))
-    assert len(kept) == 26
+    if not SHARED_CONTRACT.exists():
+        pytest.skip(f"{SHARED_CONTRACT} is absent (a checkout without ../shared): the copy in "
+                    "content/intents.yaml cannot be compared with the contract")
+    assert kept_contract() == list(yaml.safe_load(SHARED_CONTRACT.read_text(encoding="utf-8")))
 
 
 @pytest.mark.parametrize("intent", INFORMATIONAL)

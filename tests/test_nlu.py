@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from bot import CONTENT_DIR
+from bot import messages as msg
+from bot.limits import MAX_QUICK_REPLIES
 from bot.nlu import Match, Matcher
 from bot.nlu.cli import evaluate, read_tsv
+from tests import events
 
-# The contract beside the repository (../shared), or the copy content/ keeps of its ids.
-CONTRACT = CONTENT_DIR.parent.parent / "shared" / "contracts" / "intents.yaml"
 EVAL_TSV = CONTENT_DIR / "nlu" / "eval.tsv"
 HOLDOUT_TSV = CONTENT_DIR / "nlu" / "holdout.tsv"
 HOLDOUT2_TSV = CONTENT_DIR / "nlu" / "holdout2.tsv"
@@ -50,8 +51,8 @@ def nlu_runner(app):
 
 
 def intent_ids() -> set[str]:
-    if CONTRACT.exists():
-        return set(_yaml(CONTRACT))
+    """The contract's intent ids, from the copy content/ keeps (tests/test_content.py compares it
+    with ../shared/contracts/intents.yaml, and says so when that file is absent)."""
     return set(_yaml(CONTENT_DIR / "intents.yaml")["intents"])
 
 
@@ -170,11 +171,49 @@ def test_other_topics_and_gibberish_are_out_of_scope(matcher, text):
     assert matcher.classify(text).intent == "out_of_scope"
 
 
-def test_low_confidence_is_flagged_with_alternatives(matcher):
-    m = matcher.classify("ช่วยได้ไหม")
+# Messages that name no topic: whatever the matcher guesses, it must not be sure of it.
+VAGUE = ["ช่วยได้ไหม", "อันนี้ล่ะ"]
+
+
+@pytest.mark.parametrize("text", VAGUE)
+def test_a_vague_message_is_flagged_with_alternatives_that_are_real_intents(matcher, text):
+    m = matcher.classify(text)
     assert isinstance(m, Match)
-    if m.intent != "out_of_scope":
-        assert not m.confident or m.score >= 0.55
+    assert m.intent == "out_of_scope" or not m.confident, f"{text!r} read with confidence as {m.intent} ({m.score:.2f})"
+    alternatives = [i for i, _ in m.alternatives]
+    assert alternatives, f"{text!r}: no other reading to offer"
+    assert set(alternatives) <= intent_ids() - {m.intent}, alternatives
+    assert all(0.0 < s <= m.score for _, s in m.alternatives), m.alternatives
+
+
+def test_a_vague_message_gets_choices_from_the_bot_not_a_wrong_answer(app, signed_post, fake_line, matcher):
+    """Through the webhook: "did you mean …?" with the guesses as quick replies, or the fallback with
+    the topics when the matcher puts the message out of scope; never a topic's answer."""
+    content = app.extensions["deps"].content
+    uid = events.user_id(4242)
+    assert signed_post(events.payload(events.follow(uid))).status_code == 200
+    answers = [a.text[:40] for a in content.answers.values()] + [e.text[:40] for e in content.entries.values()]
+    topics = [q["action"]["label"] for q in msg.topic_quick_replies(content)]
+    for text in VAGUE:
+        m = matcher.classify(text)
+        before = len(fake_line.replies())
+        assert signed_post(events.payload(events.text(text, uid))).status_code == 200
+        [reply] = fake_line.replies()[before:]
+        [message] = reply["messages"]
+        labels = [i["action"]["label"] for i in message["quickReply"]["items"]]
+        assert not any(start in message["text"] for start in answers), (text, message["text"])
+        if m.intent == "out_of_scope":
+            assert message["text"] == content.text("core.fallback")
+            assert labels == topics
+            continue
+        guesses = list(dict.fromkeys(q["action"]["label"] for i in [m.intent, *(i for i, _ in m.alternatives)]
+                                     if i != "out_of_scope" and (q := msg.intent_quick_reply(content, i))))[:3]
+        assert guesses, text
+        assert message["text"] == content.text("core.did_you_mean", topic=guesses[0])
+        assert labels == (guesses + [t for t in topics if t not in guesses])[:MAX_QUICK_REPLIES]  # guesses, then topics
+
+
+def test_a_clear_question_is_read_with_confidence(matcher):
     confident = matcher.classify("ภาวะโลกร้อนคืออะไร")
     assert confident.confident and confident.intent == "climate_basics"
     assert all(i != confident.intent for i, _ in confident.alternatives)

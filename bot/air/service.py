@@ -15,8 +15,8 @@ from bot.air.geo import distance_km
 from bot.campaigns.sender import SendEnv
 from bot.config import DEFAULT_AIR_QUALITY_URL
 from bot.content.model import Content
+from bot.jobs import Job
 from bot.store.air import store_readings
-from bot.worker import Job
 
 if TYPE_CHECKING:
     from bot.deps import Deps

@@ -25,9 +25,9 @@ from bot.clock import UTC, as_utc
 from bot.content.model import Contents
 from bot.flows.reminders import reminder_messages
 from bot.impact import current_week_start, reminder_time
+from bot.jobs import Job
 from bot.store.campaigns import REMINDER_SLOTS, count_audience, mark_reminded, reminder_audience
 from bot.store.models import Campaign, CampaignStatus, User
-from bot.worker import Job
 
 if TYPE_CHECKING:
     from bot.campaigns.sender import Personalise

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns.errors import CampaignError, ClaimLost, QuotaExceeded
+from bot.campaigns.reminders import personaliser
 from bot.clock import utcnow
 from bot.content.model import Content
 from bot.limits import MAX_MULTICAST
@@ -152,8 +153,6 @@ class SendEnv:
             max_attempts=int(cfg.get("CAMPAIGN_MAX_ATTEMPTS", 6)),
             page_size=max(1, min(MAX_MULTICAST, int(cfg.get("CAMPAIGN_BATCH_SIZE", MAX_MULTICAST)))),
         )
-        from bot.campaigns.reminders import personaliser
-
         values["personalise"] = personaliser(deps.contents, deps.clock)
         values.update(overrides)
         return cls(**values)

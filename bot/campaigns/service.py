@@ -17,11 +17,11 @@ from bot.campaigns.errors import CampaignError, ClaimLost, QuotaExceeded
 from bot.campaigns.sender import Plan, SendEnv, Sender, SendReport, read_quota
 from bot.clock import BANGKOK, UTC, as_utc, bangkok_text, utcnow
 from bot.content.model import Content
+from bot.jobs import Job
 from bot.store import campaigns as store
 from bot.store.campaigns import SENDABLE, Progress, claim, count_audience, due_campaign_ids
 from bot.store.models import BatchStatus, Campaign, CampaignBatch, CampaignStatus
 from bot.turn import Message
-from bot.worker import Job
 
 if TYPE_CHECKING:
     from bot.deps import Deps
