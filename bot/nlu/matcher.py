@@ -393,8 +393,7 @@ class Matcher:
         """The safety entry (a symptom or an emergency happening now) the text reports, or None:
         its trigger words, or the bank sure of it; never a past event or news ("ปีที่แล้วพ่อหายใจไม่ออก")
         unless the text says it is happening now too. match: the text's classify(), when known."""
-        compact = re.sub(r"\s+", "", (text or "").lower())
-        if any(w in compact for w in self.not_now) and not any(w in compact for w in self.now):
+        if self._told_as_past(text):
             return None
         found = self.bank.emergency(text)
         if found is not None:
@@ -455,13 +454,14 @@ class Matcher:
         classes = self.bank.classes
         p, combined = self._bank_scores(a, m, topics)
         order = np.argsort(-combined, kind="stable")
+        # "call 1669" only for a message that reads as an emergency now: sure, and not told as past
+        safety, past = self._safety_ids(), self._told_as_past(a.cleaned)
+        order = np.array([i for i in order if classes[i] not in safety or (p[i] >= self.t_entry and not past)])
         m.answers = [(classes[i], float(p[i])) for i in order[:5]]
         r = Ranked(classes[order[0]], float(p[order[0]]))
         if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
             return m
         topic = r.topic or self.bank.topic_of[r.key]
-        if r.key in self._safety_ids() and r.p < self.t_entry:
-            return m  # "call 1669" only for a message that reads as an emergency (trigger words, or sure)
         sure_topic = m.confident and topic == m.intent
         if r.p < (self.t_entry_in_topic if sure_topic else self.t_entry):
             return m
@@ -490,6 +490,11 @@ class Matcher:
         # all but rules its topic out ("a way to cut methane from the paddies" read as haze).
         combined = np.log(np.maximum(p, 1e-6)) + self.topic_weight * np.log(np.maximum(tp, self.topic_floor))
         return p, combined
+
+    def _told_as_past(self, text: str) -> bool:
+        """"ปีที่แล้ว…", "in the news…", without "ตอนนี้"/"right now": not happening now."""
+        compact = re.sub(r"\s+", "", (text or "").lower())
+        return any(w in compact for w in self.not_now) and not any(w in compact for w in self.now)
 
     def _safety_ids(self) -> frozenset[str]:
         return frozenset(eid for eid, _ in self.bank.safety)
