@@ -21,8 +21,9 @@ from bot.botinfo import BasicId
 from bot.clock import utcnow
 from bot.content.model import Content, Contents
 from bot.line import LineClient
-from bot.nlu.matcher import Match, Matcher
+from bot.nlu.matcher import Matcher
 from bot.nlu.normalize import fold_width
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.db import Database
 from bot.store.events import claim_event

@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from bot import messages as msg
 from bot.content.model import Content, Lang
-from bot.nlu.matcher import Match
 from bot.nlu.normalize import fold_width
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.requests import two_requests
 from bot.store.models import UnmatchedText

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from bot.turn import Ctx, Message, Turn
 
 if TYPE_CHECKING:
-    from bot.nlu.matcher import Match
+    from bot.nlu.readings import Match
 
 
 class IntentHandler(Protocol):

@@ -14,7 +14,7 @@ from bot import messages as msg
 from bot.content.model import Content
 from bot.fmt import shorten
 from bot.limits import MAX_QUICK_REPLIES
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.turn import Ctx, Message, Turn
 
 SOCIAL = {"greet", "thanks", "help", "out_of_scope"}

@@ -18,7 +18,7 @@ from bot.clock import as_utc
 from bot.content.model import Content, Entry, FollowUp
 from bot.limits import MAX_QUICK_REPLIES
 from bot.nlu.bank import OVERVIEW
-from bot.nlu.matcher import Context, Match
+from bot.nlu.readings import Context, Match
 from bot.registry import Registry
 from bot.turn import Ctx, Message, Turn
 from bot.words import in_words, is_insult, plain

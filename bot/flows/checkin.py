@@ -15,7 +15,7 @@ from bot.flows.quantity import amount
 from bot.fmt import fmt_kg
 from bot.impact import WEEK, checkin_week, current_week_start, impact_to_date, streak
 from bot.limits import MAX_CAROUSEL
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.models import Pledge, PledgeStatus
 from bot.store.pledges import CheckinChange, active_pledges, checkins_of, own_pledge, record_checkin, weeks_kept

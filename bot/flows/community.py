@@ -10,7 +10,7 @@ from bot import messages as msg
 from bot.content.model import Content
 from bot.flows.common import district_name, next_quick, t, tap, trees_text
 from bot.fmt import fmt_t
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.pledges import CounterRow, counter_rows
 from bot.turn import Ctx, Message, Turn

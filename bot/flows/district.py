@@ -12,7 +12,7 @@ from bot import messages as msg
 from bot.content.model import District
 from bot.flows.common import action_of, bubble, button, carousel, next_quick, stop_quick, t
 from bot.fmt import shorten
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.pledges import set_user_district
 from bot.turn import Ctx, Message, Turn

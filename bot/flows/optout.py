@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot import messages as msg
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.users import set_suppressed
 from bot.turn import Ctx, Message, Turn

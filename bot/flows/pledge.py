@@ -28,7 +28,7 @@ from bot.flows.quantity import bounds_text, parse_param, pick_quick, read_quanti
 from bot.flows.quantity import impact_lines as quantity_impact
 from bot.flows.reminders import day_and_slot, day_name, slot_name
 from bot.limits import MAX_CAROUSEL, MAX_LABEL, MAX_QUICK_REPLIES
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.models import PledgeStatus
 from bot.store.pledges import active_pledges, add_pledge, end_pledge, own_pledge

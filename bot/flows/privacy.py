@@ -6,7 +6,7 @@ from enum import StrEnum
 from bot import messages as msg
 from bot.flows.common import district_name, stop_flow, stop_quick, t, title_of
 from bot.flows.reminders import current_setting
-from bot.nlu.matcher import Match
+from bot.nlu.readings import Match
 from bot.registry import Registry
 from bot.store.models import PledgeStatus
 from bot.store.pledges import all_pledges, count_checkins, delete_user_data

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
 
-from bot.nlu.matcher import Match, Matcher
+from bot.nlu.matcher import Matcher
+from bot.nlu.readings import Match
 
 __all__ = ["Match", "Matcher"]

@@ -168,9 +168,9 @@ class BankModel:
         return self.nb.classes
 
     def probabilities(self, feats: list[str], key: str = "", only: set[str] | None = None,
-                      rows: np.ndarray | None = None) -> np.ndarray:
-        """Every class's probability (in `classes` order; zero outside `only` when given); rows: the
-        features already looked up in the shared vocabulary."""
+                      rows: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+        """Every class's probability (in `classes` order; zero outside `only`, or where `mask` is
+        False, when given); rows: the features already looked up in the shared vocabulary."""
         classes = self.nb.classes
         if key in self.exact and (only is None or self.exact[key] in only):
             p = np.zeros(len(classes))
@@ -180,8 +180,9 @@ class BankModel:
             rows = self.nb.weights.rows_of(feats)
         scores = self.nb.log_scores_of_rows(rows)[0] + self.perceptron.scores_of_rows(np.unique(rows))
         if only is not None:
-            scores = np.where(np.fromiter((c in only for c in classes), dtype=bool, count=len(classes)),
-                              scores, -np.inf)
+            mask = np.fromiter((c in only for c in classes), dtype=bool, count=len(classes))
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
         exps = np.exp((scores - scores.max()) / self.temperature)
         probs: np.ndarray = exps / exps.sum()
         return probs

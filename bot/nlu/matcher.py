@@ -18,7 +18,6 @@ import gc
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,10 @@ from bot.nlu.bank import OUT as OUT_OF_SCOPE_CLASS
 from bot.nlu.bank import OVERVIEW as OVERVIEW_PREFIX
 from bot.nlu.bank import BankData, BankModel, Ranked
 from bot.nlu.classifier import AveragedPerceptron, NaiveBayes, vocab_from_state, vocab_state
-from bot.nlu.entities import ActionFinder, DistrictFinder, Found
+from bot.nlu.entities import ActionFinder, DistrictFinder
 from bot.nlu.language import LanguageGuess
 from bot.nlu.normalize import Normalizer, WordSet, strip_tones
+from bot.nlu.readings import Analysis, Context, Match, Rule
 
 OUT_OF_SCOPE = "out_of_scope"
 SET_DISTRICT = "set_district"
@@ -46,60 +46,6 @@ ACTION_INTENTS = frozenset({"pledge_start", "pledge_cancel"})
 DISTRICT_SLOT = "§"
 
 _LETTER = re.compile(r"[\u0e01-\u0e2ea-z]")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a conversation was just about: the topic, the class shown (an entry id or "@<topic>"),
-    the entries that answer names as related, and the question it answered."""
-
-    topic: str
-    shown: str | None = None
-    related: frozenset[str] = frozenset()
-    question: str = ""
-
-
-@dataclass
-class Match:
-    """The matcher's reading of one message."""
-
-    intent: str
-    score: float
-    entities: dict[str, str] = field(default_factory=dict)
-    confident: bool = True
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
-    normalized: str = ""  # the cleaned text (what may be kept as unmatched; no user id)
-    settled: bool = False  # decided before any classifier: a rule, an out-of-scope gate, gibberish
-    # The question-bank entry that answers the message (None: the topic's overview, or a flow),
-    # and the next best bank classes with their probabilities (entry ids, "@<topic>" overviews).
-    answer: str | None = None
-    answers: list[tuple[str, float]] = field(default_factory=list)
-
-    def to_json(self, text: str) -> dict[str, Any]:
-        """The CLI contract's object: {"text", "intent", "score", "entities", "answer"}."""
-        return {"text": text, "intent": self.intent, "score": round(self.score, 4), "entities": self.entities,
-                "answer": self.answer}
-
-
-@dataclass(frozen=True)
-class _Rule:
-    intent: str
-    groups: tuple[tuple[str, ...], ...]
-    none: tuple[str, ...]
-    exact: frozenset[str]
-    needs_action: bool
-
-
-@dataclass(frozen=True)
-class _Analysis:
-    cleaned: str
-    tokens: list[str]
-    key: str  # tokens joined, tone marks removed
-    district: Found | None
-    action: str | None
-    # The message's features looked up in the shared vocabulary, once rank() has done it
-    # (a list so the frozen analysis can carry it; never more than one item).
-    rows: list[Any] = field(default_factory=list)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -135,7 +81,7 @@ class Matcher:
             return tuple(k for k in (self._key_of(w) for w in items) if k)
 
         self.rules = [
-            _Rule(
+            Rule(
                 intent=r["intent"],
                 groups=tuple(words(g) for g in r.get("all") or ()),
                 none=words(r.get("none") or ()),
@@ -178,6 +124,10 @@ class Matcher:
         else:
             self._fit(training, bank or BankData())
         self._topics_of_classes: list[str | None] | None = None
+        self._recent = threading.local()
+        self._question_cache: dict[str, np.ndarray] = {}
+        self._class_index_map: dict[str, int] | None = None
+        self._class_topic_arr: np.ndarray | None = None
         self._class_topic_index: np.ndarray | None = None
         self._warm_lock = threading.Lock()
         self._warmed = False
@@ -194,9 +144,9 @@ class Matcher:
             by_topic.setdefault(topic, []).extend(broad)
         for topic, asks in bank.asks.items():
             by_topic.setdefault(topic, []).extend(asks)
-        analysed: dict[str, _Analysis] = {}
+        analysed: dict[str, Analysis] = {}
 
-        def analyse(text: str) -> _Analysis:
+        def analyse(text: str) -> Analysis:
             if text not in analysed:
                 analysed[text] = self._analyse(text)
             return analysed[text]
@@ -303,7 +253,7 @@ class Matcher:
     def _key_of(self, word: str) -> str:
         return strip_tones(self.norm.clean(str(word))).replace(" ", "")
 
-    def _analyse(self, text: str) -> _Analysis:
+    def _analyse(self, text: str) -> Analysis:
         cleaned = self.norm.clean(text)
         district = self.districts.find(cleaned)
         slotted = cleaned
@@ -312,14 +262,14 @@ class Matcher:
         tokens = self.norm.tokens(slotted)
         key = strip_tones("".join(tokens))
         action = self.actions.find(" ".join(tokens))
-        return _Analysis(cleaned, tokens, key, district, action)
+        return Analysis(cleaned, tokens, key, district, action)
 
     # feature recipe: (word weight, word-pair weight, character n-gram sizes)
     WORD_WEIGHT = 2
     PAIR_WEIGHT = 0
     CHAR_NGRAMS: tuple[int, ...] = (2, 3)
 
-    def features(self, a: _Analysis) -> list[str]:
+    def features(self, a: Analysis) -> list[str]:
         """Words, word pairs and character n-grams (tone marks ignored)."""
         toks = [strip_tones(t) for t in a.tokens]
         feats = ["w" + t for t in toks] * self.WORD_WEIGHT
@@ -343,7 +293,7 @@ class Matcher:
         return self.norm.clean(text)
 
     # -- classification ----------------------------------------------------
-    def _rule(self, a: _Analysis) -> str | None:
+    def _rule(self, a: Analysis) -> str | None:
         key = a.key
         for r in self.rules:
             if key in r.exact:
@@ -356,7 +306,7 @@ class Matcher:
                 return r.intent
         return None
 
-    def _entities(self, intent: str, a: _Analysis) -> dict[str, str]:
+    def _entities(self, intent: str, a: Analysis) -> dict[str, str]:
         ents: dict[str, str] = {}
         if a.district is not None:
             ents["district"] = a.district.value
@@ -364,13 +314,13 @@ class Matcher:
             ents["action"] = a.action
         return ents
 
-    def _make(self, intent: str, score: float, a: _Analysis, confident: bool = True,
+    def _make(self, intent: str, score: float, a: Analysis, confident: bool = True,
               alternatives: list[tuple[str, float]] | None = None) -> Match:
         if intent == SET_DISTRICT and a.district is None:
             # "ย้ายไปอยู่สารพีแล้ว": try once more forgiving one wrong letter
             found = self.districts.find(a.cleaned, fuzzy=True)
             if found is not None:
-                a = _Analysis(a.cleaned, a.tokens, a.key, found, a.action)
+                a = Analysis(a.cleaned, a.tokens, a.key, found, a.action)
         return Match(
             intent=intent,
             score=max(0.0, min(1.0, score)),
@@ -384,10 +334,41 @@ class Matcher:
         """The intent, score, entities and question-bank answer of one message."""
         a = self._analyse(text or "")
         match, settled, topics = self._topic(a)
+        self._recent.reading = (text or "", a, match.intent, settled, topics)
         if settled:
             match.settled = True
             return match
         return self._answer(a, match, topics)
+
+    def _reading(self, text: str) -> tuple[Analysis, str, bool, dict[str, float]]:
+        """The analysis and topic reading of text: classify()'s of this thread when it read the same
+        words last (the dialogue asks about one message several times), else worked out anew."""
+        last = getattr(self._recent, "reading", None)
+        if last is not None and last[0] == text:
+            return last[1], last[2], last[3], last[4]
+        a = self._analyse(text)
+        m, settled, topics = self._topic(a)
+        return a, m.intent, settled, topics
+
+    def _question_rows(self, question: str) -> np.ndarray:
+        """The features of a question an answer answers, in the shared vocabulary (kept: a few hundred)."""
+        rows = self._question_cache.get(question)
+        if rows is None:
+            rows = self.bank.nb.weights.rows_of(self.features(self._analyse(question)))
+            if len(self._question_cache) < 4096:
+                self._question_cache[question] = rows
+        return rows
+
+    def _class_index(self) -> dict[str, int]:
+        if self._class_index_map is None:
+            self._class_index_map = {c: i for i, c in enumerate(self.bank.classes)}
+        return self._class_index_map
+
+    def _class_topic_array(self) -> np.ndarray:
+        """Each bank class's entry topic ("" for overviews and the others), for vectorised masks."""
+        if self._class_topic_arr is None:
+            self._class_topic_arr = np.array([self.bank.topic_of.get(c, "") for c in self.bank.classes], dtype=object)
+        return self._class_topic_arr
 
     def emergency(self, text: str, match: Match | None = None) -> str | None:
         """The safety entry (a symptom or an emergency happening now) the text reports, or None:
@@ -422,26 +403,33 @@ class Matcher:
         A clear question on another subject keeps its own reading. The answer just shown is never
         the result. Returns the winner with its share of the weighted total.
         """
-        a = self._analyse(text or "")
-        m, settled, topics = self._topic(a)
+        a, reading, settled, topics = self._reading(text or "")
         if settled or not a.key:
             return None
         classes = self.bank.classes
-        _, own = self._bank_scores(a, m, topics)
-        same = {k for k, t in self.bank.topic_of.items() if t == context.topic and k != context.shown}
-        b = self._analyse(f"{text} {context.question}")
-        q = self.bank.probabilities(self.features(b), b.key, only=same) if same else np.zeros(len(classes))
-        prior = np.array([(self.context_prior if k in same else 1.0)
-                          * (self.context_related if k in context.related else 1.0) for k in classes])
+        _, own = self._bank_scores(a, reading, topics)
+        index = self._class_index()
+        same: np.ndarray = self._class_topic_array() == context.topic  # a new array
+        shown = index.get(context.shown or "")
+        if shown is not None:
+            same[shown] = False
+        # the words read together with the question just answered (its features added to the message's)
+        rows = np.concatenate([a.rows[0] if a.rows else self.bank.nb.weights.rows_of(self.features(a)),
+                               self._question_rows(context.question)])
+        q = self.bank.probabilities([], "", rows=rows, mask=same) if same.any() else np.zeros(len(classes))
+        prior = np.where(same, self.context_prior, 1.0)
+        related = [index[k] for k in context.related if k in index]
+        prior[related] *= self.context_related
         # a long message says what it asks; the conversation weighs less the more it says
         fade = min(1.0, self.context_short / max(1, len(_LETTER.findall(a.key))))
         score = own + fade * (np.log(prior) + self.context_with_question * np.log(np.maximum(q, 1e-3)))
-        score[[i for i, k in enumerate(classes) if k == context.shown]] = -np.inf
+        if shown is not None:
+            score[shown] = -np.inf
         w = np.exp(score - score.max())
         best = int(np.argmax(score))
         return Ranked(classes[best], float(w[best] / w.sum()))
 
-    def _answer(self, a: _Analysis, m: Match, topics: dict[str, float]) -> Match:
+    def _answer(self, a: Analysis, m: Match, topics: dict[str, float]) -> Match:
         """Read the message against the bank: the entry it asks, or its topic's overview.
 
         Each bank class (an entry, a topic's overview) scores its own probability times its topic's
@@ -452,7 +440,7 @@ class Matcher:
         if m.confident and m.intent not in self.informational and m.intent != OUT_OF_SCOPE:
             return m
         classes = self.bank.classes
-        p, combined = self._bank_scores(a, m, topics)
+        p, combined = self._bank_scores(a, m.intent, topics)
         order = np.argsort(-combined, kind="stable")
         # "call 1669" only for a message that reads as an emergency now: sure, and not told as past
         safety, past = self._safety_ids(), self._told_as_past(a.cleaned)
@@ -476,16 +464,25 @@ class Matcher:
         m.answer = r.entry
         return m
 
-    def _bank_scores(self, a: _Analysis, m: Match, topics: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """Each bank class's own probability, and its log score with its topic's probability."""
+    def _bank_scores(self, a: Analysis, reading: str, topics: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Each bank class's own probability, and its log score with its topic's probability
+        (worked out once per analysis: in_context() reuses classify()'s)."""
+        last = getattr(self._recent, "scores", None)
+        if last is not None and last[0] is a:
+            return last[1], last[2]
+        p, combined = self._work_out_bank_scores(a, reading, topics)
+        self._recent.scores = (a, p, combined)
+        return p, combined
+
+    def _work_out_bank_scores(self, a: Analysis, reading: str, topics: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         classes = self.bank.classes
         p = self.bank.probabilities([], a.key, rows=a.rows[0]) if a.rows else \
             self.bank.probabilities(self.features(a), a.key)
-        topic_p = topics or {m.intent: 1.0}
+        topic_p = topics or {reading: 1.0}
         # each class's topic: an entry's, an overview's own, out_of_scope, or (flows) the reading's
         class_topic = self._class_topics()
-        tp = np.fromiter((topic_p.get(t or m.intent, 0.0) for t in class_topic), dtype=float, count=len(classes)) \
-            if len(topic_p) < 3 else self._topic_vector(topic_p, m.intent)
+        tp = np.fromiter((topic_p.get(t or reading, 0.0) for t in class_topic), dtype=float, count=len(classes)) \
+            if len(topic_p) < 3 else self._topic_vector(topic_p, reading)
         # The floors keep a class the bank is sure of in the running when the topic classifier
         # all but rules its topic out ("a way to cut methane from the paddies" read as haze).
         combined = np.log(np.maximum(p, 1e-6)) + self.topic_weight * np.log(np.maximum(tp, self.topic_floor))
@@ -525,7 +522,7 @@ class Matcher:
             self._topics_of_classes = out
         return self._topics_of_classes
 
-    def _topic(self, a: _Analysis) -> tuple[Match, bool, dict[str, float]]:
+    def _topic(self, a: Analysis) -> tuple[Match, bool, dict[str, float]]:
         """The topic classifier's reading, and whether it is settled (a rule, a tiny text, a district…)."""
         letters = len(_LETTER.findall(a.key))
         if letters < self.min_letters and a.district is None:
@@ -565,7 +562,7 @@ class Matcher:
             return self._make(OUT_OF_SCOPE, p_oos, a, False, alts), False, dict(ranked)
         return self._make(best, p, a, p >= self.t_confident, alternatives), False, dict(ranked)
 
-    def rank(self, a: _Analysis) -> tuple[list[tuple[str, float]], float]:
+    def rank(self, a: Analysis) -> tuple[list[tuple[str, float]], float]:
         """Intents by probability (best first) and the share of trigrams the model knows."""
         feats = self.features(a)
         rows = self.model.weights.rows_of(feats)  # the shared vocabulary: the bank reuses them
