@@ -250,15 +250,32 @@ def handle_group(turn: Turn, ctx: Ctx) -> list[Message]:
         return []
     if is_small_talk(c, turn.text):  # only the bot tagged (or an emoji): say how to use it here
         return [msg.text(c.text("core.group_hello"))]
+    for first in ctx.registry.first_hooks:  # an emergency told in the group: the numbers to call
+        urgent = first(turn, ctx)
+        if urgent is not None:
+            return _without_quick_replies(urgent)
     match = ctx.matcher.classify(turn.text)
-    if match.confident and match.intent in c.answers:
+    if (match.confident and is_topic(c, match.intent)) or (match.intent == "out_of_scope" and match.answer):
+        if ctx.registry.topic_answer is not None:  # its bank entry, or the overview (the group's
+            # throwaway user keeps no conversation: nothing is stored)
+            return _without_quick_replies(ctx.registry.topic_answer(turn, ctx, match))
+        return _without_quick_replies(msg.answer_messages(c, match.intent))
+    if match.confident and match.intent in c.answers:  # a greeting or thanks
         return _without_quick_replies(msg.answer_messages(c, match.intent))
     return [msg.text(c.text("core.group_private_only"))]
 
 
 def _without_quick_replies(messages: list[Message]) -> list[Message]:
-    """Quick replies send text without tagging the bot, which it ignores in a group: offer none there."""
-    return [{k: v for k, v in m.items() if k != "quickReply"} for m in messages]
+    """Quick replies that send text or a postback need the bot tagged, which a group's tap does not
+    do: offer none of those there; a call button (tel:) still works, so it stays."""
+    out = []
+    for m in messages:
+        items = [q for q in (m.get("quickReply") or {}).get("items", []) if q.get("action", {}).get("type") == "uri"]
+        m = {k: v for k, v in m.items() if k != "quickReply"}
+        if items:
+            m["quickReply"] = {"items": items}
+        out.append(m)
+    return out
 
 
 def register(registry: Registry) -> None:

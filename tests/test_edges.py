@@ -408,3 +408,21 @@ def test_tagging_the_bot_with_nothing_else_says_how_to_use_it_in_a_group(app, si
     signed_post(events.payload(e))
     assert app.extensions["deps"].content.text("core.group_hello") in said(fake_line, e)
     stored_nothing(app)
+
+
+def test_a_specific_question_in_a_group_gets_its_own_answer_and_an_emergency_its_call_button(app, signed_post, fake_line):
+    content = app.extensions["deps"].content
+    e = events.group_text("เด็กเล็กใส่หน้ากาก N95 ได้ไหม", mention_bot=True)
+    signed_post(events.payload(e))
+    got = replies_by_token(fake_line)[e["replyToken"]]
+    ok(app, got)
+    assert " ".join(content.entries["mask_n95_kids"].text.split())[:40] in " ".join(all_text(got).split())
+    assert not any("quickReply" in m for m in got)
+    urgent = events.group_text("แม่หายใจไม่ออก ช่วยด้วย", mention_bot=True)
+    signed_post(events.payload(urgent))
+    got = replies_by_token(fake_line)[urgent["replyToken"]]
+    ok(app, got)
+    items = [q["action"] for m in got for q in (m.get("quickReply") or {}).get("items", [])]
+    assert items and all(a["type"] == "uri" and a["uri"].startswith("tel:") for a in items)
+    assert "1669" in all_text(got)
+    stored_nothing(app)
