@@ -217,14 +217,14 @@ def follow_up(turn: Turn, ctx: Ctx) -> list[Message] | None:
         chosen = entry.follow[FollowUp(kind)]
     elif kind is not None and entry is None and topic in c.answers:
         chosen = c.answers[topic].follow.get(kind)  # after an overview: the entry its content names
+    if chosen is None and kind == FollowUp.CONTACT.value:  # who to ask, when the answer names no one
+        office = c.text("core.ask_office_entry")
+        chosen = office if entry is None or office != entry.id else None
     target = c.entries.get(chosen or "")
-    if target is not None:
+    if target is not None and whole:  # "แล้วเด็กล่ะ": the entry the answer's content names
         return answer_entry(ctx, target, turn.text)
-    if kind == FollowUp.CONTACT.value:
-        office = c.entries.get(c.text("core.ask_office_entry"))
-        if office is not None and (entry is None or office.id != entry.id):
-            return answer_entry(ctx, office, turn.text)
-    read = read_in_context(turn, ctx, marked=True)
+    # "แล้วลูกต้องไปโรงเรียนไหม": that entry is the likeliest, but the rest of the words may say otherwise
+    read = read_in_context(turn, ctx, marked=True, favoured=target.id if target is not None else None)
     return read if read is not None else nothing_more(ctx, topic)
 
 
@@ -243,11 +243,12 @@ def in_context(turn: Turn, ctx: Ctx, match: Match) -> list[Message] | None:
     return read_in_context(turn, ctx, marked=False)
 
 
-def read_in_context(turn: Turn, ctx: Ctx, *, marked: bool) -> list[Message] | None:
+def read_in_context(turn: Turn, ctx: Ctx, *, marked: bool, favoured: str | None = None) -> list[Message] | None:
     """The answer to a message read as the next turn after the last answer, or None.
 
-    marked: the message says it follows on ("แล้ว…ล่ะ", "why?"), so a safety entry may answer it
-    (the asthma answer, then "ถ้ากำเริบล่ะ")."""
+    marked: the message says it follows on ("แล้ว…ล่ะ", "why?"); favoured: the entry the last
+    answer names for this kind of follow-up. A safety entry answers only when the last answer
+    names it (the asthma answer, then "ถ้ากำเริบล่ะ")."""
     last = recent(ctx)
     topic = last.get("topic")
     if not topic or last.get("q") == question_hash(turn.text):
@@ -255,8 +256,9 @@ def read_in_context(turn: Turn, ctx: Ctx, *, marked: bool) -> list[Message] | No
     c = ctx.content
     entry = c.entries.get(last.get("entry", ""))
     question = (entry.questions[0] if entry and entry.questions else c.ask_of(topic)) or ""
-    context = Context(topic, entry.id if entry else f"{OVERVIEW}{topic}",
-                      frozenset(entry.related) if entry else frozenset(), question)
+    named = {*entry.related, *entry.follow.values()} if entry else set()
+    context = Context(topic, entry.id if entry else f"{OVERVIEW}{topic}", frozenset(named), question,
+                      favoured=favoured)
     read = ctx.matcher.in_context(turn.text, context)
     if read is None:
         return None
@@ -265,7 +267,7 @@ def read_in_context(turn: Turn, ctx: Ctx, *, marked: bool) -> list[Message] | No
             return answer_overview(ctx, read.topic, turn.text)
         return None
     target = c.entries.get(read.key)
-    if target is None or (target.safety and not marked and target.topic != topic):
+    if target is None or (target.safety and target.id not in named and target.id != favoured):
         return None
     return answer_entry(ctx, target, turn.text)
 

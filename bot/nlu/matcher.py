@@ -119,6 +119,7 @@ class Matcher:
         self.context_related = float(thresholds.get("context_related", 3.0))
         self.context_with_question = float(thresholds.get("context_with_question", 0.3))
         self.context_short = float(thresholds.get("context_short", 1000))
+        self.context_favoured = float(thresholds.get("context_favoured", 10.0))
         if trained is not None:
             self._restore(trained)
         else:
@@ -420,6 +421,8 @@ class Matcher:
         prior = np.where(same, self.context_prior, 1.0)
         related = [index[k] for k in context.related if k in index]
         prior[related] *= self.context_related
+        if context.favoured in index:
+            prior[index[context.favoured]] *= self.context_favoured
         # a long message says what it asks; the conversation weighs less the more it says
         fade = min(1.0, self.context_short / max(1, len(_LETTER.findall(a.key))))
         score = own + fade * (np.log(prior) + self.context_with_question * np.log(np.maximum(q, 1e-3)))

@@ -11,12 +11,13 @@ from bot.nlu.entities import Found
 @dataclass(frozen=True)
 class Context:
     """What a conversation was just about: the topic, the class shown (an entry id or "@<topic>"),
-    the entries that answer names as related, and the question it answered."""
+    the entries that answer names as related or as follow-ups, and the question it answered."""
 
     topic: str
     shown: str | None = None
     related: frozenset[str] = frozenset()
     question: str = ""
+    favoured: str | None = None  # the entry the answer names for this kind of follow-up ("แล้วเด็กล่ะ")
 
 
 @dataclass
