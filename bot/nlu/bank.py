@@ -10,6 +10,7 @@ whatever else it says.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ class BankModel:
             for ph in e.phrases:
                 docs.append(features(ph))
                 labels.append(e.id)
-        for topic in set(data.overviews) | set(data.asks):
+        for topic in sorted(set(data.overviews) | set(data.asks)):  # one order in every process
             for ph in (*data.overviews.get(topic, ()), *data.asks.get(topic, ())):
                 docs.append(features(ph))
                 labels.append(OVERVIEW + topic)
@@ -166,6 +167,26 @@ class BankModel:
     @property
     def classes(self) -> list[str]:
         return self.nb.classes
+
+    @functools.cached_property
+    def class_index(self) -> dict[str, int]:
+        """Each class's position in `classes`."""
+        return {c: i for i, c in enumerate(self.classes)}
+
+    @functools.cached_property
+    def class_topics(self) -> np.ndarray:
+        """Each class's entry topic ("" for overviews and the others), in `classes` order: for masks."""
+        return np.array([self.topic_of.get(c, "") for c in self.classes], dtype=object)
+
+    @functools.cached_property
+    def safety_ids(self) -> frozenset[str]:
+        """The safety entries (emergencies)."""
+        return frozenset(eid for eid, _ in self.safety)
+
+    @functools.cached_property
+    def safety_mask(self) -> np.ndarray:
+        """Which classes are safety entries, in `classes` order."""
+        return np.fromiter((c in self.safety_ids for c in self.classes), dtype=bool, count=len(self.classes))
 
     def probabilities(self, feats: list[str], key: str = "", only: set[str] | None = None,
                       rows: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:

@@ -34,7 +34,7 @@ from bot.nlu.bank import BankData, BankModel, Ranked
 from bot.nlu.classifier import AveragedPerceptron, NaiveBayes, vocab_from_state, vocab_state
 from bot.nlu.entities import ActionFinder, DistrictFinder
 from bot.nlu.language import LanguageGuess
-from bot.nlu.normalize import Normalizer, WordSet, strip_tones
+from bot.nlu.normalize import AnyOf, Normalizer, WordSet, strip_tones
 from bot.nlu.readings import Analysis, Context, Match, Rule
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -83,18 +83,18 @@ class Matcher:
         self.rules = [
             Rule(
                 intent=r["intent"],
-                groups=tuple(words(g) for g in r.get("all") or ()),
-                none=words(r.get("none") or ()),
+                groups=tuple(AnyOf(words(g)) for g in r.get("all") or ()),
+                none=AnyOf(words(r.get("none") or ())),
                 exact=frozenset(words(r.get("exact") or ())),
                 needs_action=bool(r.get("needs_action")),
             )
             for r in lexicon.get("rules") or ()
         ]
-        self.oos_keywords = words(lexicon.get("oos_keywords") or ())
-        self.domain_keywords = words(lexicon.get("domain_keywords") or ())
+        self.oos_keywords = AnyOf(words(lexicon.get("oos_keywords") or ()))
+        self.domain_keywords = AnyOf(words(lexicon.get("domain_keywords") or ()))
         self.cue_keys = words(lexicon.get("district_cues") or ())
-        self.not_now = tuple(w.replace(" ", "").lower() for w in (lexicon.get("emergency_not_now") or ()))
-        self.now = tuple(w.replace(" ", "").lower() for w in (lexicon.get("emergency_now") or ()))
+        self.not_now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_not_now") or ()))
+        self.now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_now") or ()))
         thresholds = lexicon.get("thresholds") or {}
         self.t_confident = float(thresholds.get("confident", 0.55))
         self.t_coverage = float(thresholds.get("min_coverage", 0.45))
@@ -102,7 +102,7 @@ class Matcher:
         self.temperature = float(thresholds.get("temperature", 4.0))
         self.min_letters = int(lexicon.get("min_letters", 2))
         self.topic_boost = float(thresholds.get("topic_boost", 0.3))
-        self.topics = [(intent, words(kws)) for intent, kws in (lexicon.get("topic_keywords") or {}).items()]
+        self.topics = [(intent, AnyOf(words(kws))) for intent, kws in (lexicon.get("topic_keywords") or {}).items()]
 
         self.thresholds = thresholds
         # An entry answers when the bank is this sure of it: among all entries when the topic is in
@@ -127,8 +127,6 @@ class Matcher:
         self._topics_of_classes: list[str | None] | None = None
         self._recent = threading.local()
         self._question_cache: dict[str, np.ndarray] = {}
-        self._class_index_map: dict[str, int] | None = None
-        self._class_topic_arr: np.ndarray | None = None
         self._class_topic_index: np.ndarray | None = None
         self._warm_lock = threading.Lock()
         self._warmed = False
@@ -303,7 +301,7 @@ class Matcher:
                 continue
             if r.needs_action and a.action is None:
                 continue
-            if all(any(w in key for w in g) for g in r.groups) and not any(w in key for w in r.none):
+            if all(g(key) for g in r.groups) and not r.none(key):
                 return r.intent
         return None
 
@@ -360,17 +358,6 @@ class Matcher:
                 self._question_cache[question] = rows
         return rows
 
-    def _class_index(self) -> dict[str, int]:
-        if self._class_index_map is None:
-            self._class_index_map = {c: i for i, c in enumerate(self.bank.classes)}
-        return self._class_index_map
-
-    def _class_topic_array(self) -> np.ndarray:
-        """Each bank class's entry topic ("" for overviews and the others), for vectorised masks."""
-        if self._class_topic_arr is None:
-            self._class_topic_arr = np.array([self.bank.topic_of.get(c, "") for c in self.bank.classes], dtype=object)
-        return self._class_topic_arr
-
     def emergency(self, text: str, match: Match | None = None) -> str | None:
         """The safety entry (a symptom or an emergency happening now) the text reports, or None:
         its trigger words, or the bank sure of it; never a past event or news ("ปีที่แล้วพ่อหายใจไม่ออก")
@@ -381,7 +368,7 @@ class Matcher:
         if found is not None:
             return found
         m = match if match is not None else self.classify(text)
-        if m.answer in self._safety_ids() and dict(m.answers).get(m.answer, 0.0) >= self.t_entry:
+        if m.answer in self.bank.safety_ids and dict(m.answers).get(m.answer, 0.0) >= self.t_entry:
             return m.answer
         return None
 
@@ -409,8 +396,8 @@ class Matcher:
             return None
         classes = self.bank.classes
         _, own = self._bank_scores(a, reading, topics)
-        index = self._class_index()
-        same: np.ndarray = self._class_topic_array() == context.topic  # a new array
+        index = self.bank.class_index
+        same: np.ndarray = self.bank.class_topics == context.topic  # a new array
         shown = index.get(context.shown or "")
         if shown is not None:
             same[shown] = False
@@ -426,8 +413,10 @@ class Matcher:
         # a long message says what it asks; the conversation weighs less the more it says
         fade = min(1.0, self.context_short / max(1, len(_LETTER.findall(a.key))))
         score = own + fade * (np.log(prior) + self.context_with_question * np.log(np.maximum(q, 1e-3)))
-        if shown is not None:
-            score[shown] = -np.inf
+        # the dialogue reads a message in context only when no flow claimed it: never "@other"
+        for i in (shown, index.get(OTHER_CLASS)):
+            if i is not None:
+                score[i] = -np.inf
         w = np.exp(score - score.max())
         best = int(np.argmax(score))
         return Ranked(classes[best], float(w[best] / w.sum()))
@@ -446,8 +435,8 @@ class Matcher:
         p, combined = self._bank_scores(a, m.intent, topics)
         order = np.argsort(-combined, kind="stable")
         # "call 1669" only for a message that reads as an emergency now: sure, and not told as past
-        safety, past = self._safety_ids(), self._told_as_past(a.cleaned)
-        order = np.array([i for i in order if classes[i] not in safety or (p[i] >= self.t_entry and not past)])
+        safe = ~self.bank.safety_mask | ((p >= self.t_entry) & (not self._told_as_past(a.cleaned)))
+        order = order[safe[order]]
         m.answers = [(classes[i], float(p[i])) for i in order[:5]]
         r = Ranked(classes[order[0]], float(p[order[0]]))
         if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
@@ -494,10 +483,7 @@ class Matcher:
     def _told_as_past(self, text: str) -> bool:
         """"ปีที่แล้ว…", "in the news…", without "ตอนนี้"/"right now": not happening now."""
         compact = re.sub(r"\s+", "", (text or "").lower())
-        return any(w in compact for w in self.not_now) and not any(w in compact for w in self.now)
-
-    def _safety_ids(self) -> frozenset[str]:
-        return frozenset(eid for eid, _ in self.bank.safety)
+        return self.not_now(compact) and not self.now(compact)
 
     def _topic_vector(self, topic_p: dict[str, float], reading: str) -> np.ndarray:
         """Each bank class's topic probability, from the classifier's (vectorised)."""
@@ -539,7 +525,7 @@ class Matcher:
             return self._make(intent, 1.0, a), True, {}
 
         key = a.key
-        if any(w in key for w in self.oos_keywords) and not any(w in key for w in self.domain_keywords):
+        if self.oos_keywords(key) and not self.domain_keywords(key):
             return self._make(OUT_OF_SCOPE, 0.95, a), True, {}
 
         if a.district is not None:
@@ -578,7 +564,7 @@ class Matcher:
             boost = self.topic_boost * known
             index = {c: i for i, c in enumerate(self.model.classes)}
             for intent, kws in self.topics:
-                if intent in index and any(w in a.key for w in kws):
+                if intent in index and kws(a.key):
                     scores[index[intent]] += boost
         trigrams = [f for f in feats if f[0] == "c" and len(f) == 4]
         tri_rows = self.model.weights.rows_of(trigrams)

@@ -47,7 +47,7 @@ def strip_tones(text: str) -> str:
 
 
 def _alternation(words: Iterable[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
 class Normalizer:
@@ -119,6 +119,23 @@ class Normalizer:
             if tok not in self.drop_tokens:
                 out.append(tok)
         return out
+
+
+class AnyOf:
+    """Whether a text holds any of some words: one compiled search instead of a loop over them."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(dict.fromkeys(w for w in words if w))
+        self._search = re.compile(_alternation(self.words)).search if self.words else None
+
+    def __call__(self, text: str) -> bool:
+        return self._search is not None and self._search(text) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
 
 
 class WordSet(Trie):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.nlu.entities import Found
+from bot.nlu.normalize import AnyOf
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class Match:
 @dataclass(frozen=True)
 class Rule:
     intent: str
-    groups: tuple[tuple[str, ...], ...]
-    none: tuple[str, ...]
+    groups: tuple[AnyOf, ...]  # a word of each group
+    none: AnyOf                # and none of these
     exact: frozenset[str]
     needs_action: bool
 
