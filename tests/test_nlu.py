@@ -461,3 +461,21 @@ def test_the_learnt_models_read_back_from_the_cache_answer_exactly_as_when_learn
     for text, _, _ in read_tsv(EVAL_TSV)[:120]:
         a, b = cached.classify(text), again.classify(text)
         assert (a.intent, a.answer, round(a.score, 9)) == (b.intent, b.answer, round(b.score, 9)), text
+
+
+def test_the_fast_thai_normaliser_agrees_with_pythainlps_on_every_phrase_and_odd_spelling():
+    from pythainlp.util import normalize as pythainlp_normalize
+
+    from bot.nlu.normalize import th_normalize
+
+    texts: list[str] = []
+    for path in (CONTENT_DIR / "nlu").glob("*.tsv"):
+        texts += [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines()]
+    for name in ("training.yaml", "bank_phrases.yaml", "overviews.yaml"):
+        for phrases in _yaml(CONTENT_DIR / "nlu" / name).values():
+            texts += [str(p) for p in phrases]
+    odd = ["เเปลก", "นานาาา", "ดีีีี", "ก้ำ", "กํา", "กํ่า", "ก่่่า", "ก่้า", "  ่เริ่ม", "พ ุ่ม", "ภาพ ุ่", "สวัสดี\u200bครับ",
+           "ภาษา\u200cไทย", "ฝุ่น  \n\n  เยอะ", "ฤๅ", "กๅ", "ไปป  ป", "โลกกก ร้อนนน", "เ เ ก", "ะะะ", "่ะ", "ค่ะะะ 555"]
+    assert len(texts) > 5000
+    for t in texts + odd:
+        assert th_normalize(t) == pythainlp_normalize(t), t

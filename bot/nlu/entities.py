@@ -21,16 +21,13 @@ def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
 
 
+_DROPPED = " " + TONE_MARKS
+_DROP = str.maketrans("", "", _DROPPED)
+
+
 def compact(cleaned: str) -> tuple[str, list[int]]:
     """Cleaned text without spaces and tone marks, with each kept char's index."""
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(cleaned):
-        if ch == " " or ch in TONE_MARKS:
-            continue
-        chars.append(ch)
-        index.append(i)
-    return "".join(chars), index
+    return cleaned.translate(_DROP), [i for i, ch in enumerate(cleaned) if ch not in _DROPPED]
 
 
 @dataclass(frozen=True)
