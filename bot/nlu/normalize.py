@@ -13,8 +13,15 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from pythainlp import thai_above_vowels, thai_below_vowels, thai_consonants, thai_follow_vowels, thai_lead_vowels
-from pythainlp import thai_tonemarks, thai_vowels
+from pythainlp import (
+    thai_above_vowels,
+    thai_below_vowels,
+    thai_consonants,
+    thai_follow_vowels,
+    thai_lead_vowels,
+    thai_tonemarks,
+    thai_vowels,
+)
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import Trie, thai_digit_to_arabic_digit
 
