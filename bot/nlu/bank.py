@@ -189,7 +189,8 @@ class BankModel:
         return np.fromiter((c in self.safety_ids for c in self.classes), dtype=bool, count=len(self.classes))
 
     def probabilities(self, feats: list[str], key: str = "", only: set[str] | None = None,
-                      rows: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+                      rows: np.ndarray | None = None, mask: np.ndarray | None = None,
+                      distinct: np.ndarray | None = None) -> np.ndarray:
         """Every class's probability (in `classes` order; zero outside `only`, or where `mask` is
         False, when given); rows: the features already looked up in the shared vocabulary."""
         classes = self.nb.classes
@@ -199,7 +200,9 @@ class BankModel:
             return p
         if rows is None:
             rows = self.nb.weights.rows_of(feats)
-        scores = self.nb.log_scores_of_rows(rows)[0] + self.perceptron.scores_of_rows(np.unique(rows))
+        if distinct is None:
+            distinct = np.unique(rows)
+        scores = self.nb.log_scores_of_rows(rows)[0] + self.perceptron.scores_of_rows(distinct)
         if only is not None:
             mask = np.fromiter((c in only for c in classes), dtype=bool, count=len(classes))
         if mask is not None:

@@ -131,6 +131,15 @@ class NaiveBayes:
         self.weights = SparseRows({}, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0), 0)
         self._prior = self._base = np.zeros(0)
 
+    @property
+    def class_index(self) -> dict[str, int]:
+        """Each class's position in `classes` (worked out again only when the classes change)."""
+        cached = getattr(self, "_class_index", None)
+        if cached is None or cached[0] is not self.classes:
+            cached = (self.classes, {c: i for i, c in enumerate(self.classes)})
+            self._class_index = cached
+        return cached[1]
+
     def fit(self, docs: Sequence[Sequence[str]], labels: Sequence[str]) -> NaiveBayes:
         """Count features per class; uniform prior (phrase counts are not frequencies)."""
         self.classes = sorted(set(labels))

@@ -435,7 +435,10 @@ class Matcher:
         p, combined = self._bank_scores(a, m.intent, topics)
         order = np.argsort(-combined, kind="stable")
         # "call 1669" only for a message that reads as an emergency now: sure, and not told as past
-        safe = ~self.bank.safety_mask | ((p >= self.t_entry) & (not self._told_as_past(a.cleaned)))
+        sure = p >= self.t_entry
+        if (sure & self.bank.safety_mask).any() and self._told_as_past(a.cleaned):
+            sure = np.zeros_like(sure)
+        safe = ~self.bank.safety_mask | sure
         order = order[safe[order]]
         m.answers = [(classes[i], float(p[i])) for i in order[:5]]
         r = Ranked(classes[order[0]], float(p[order[0]]))
@@ -468,7 +471,7 @@ class Matcher:
 
     def _work_out_bank_scores(self, a: Analysis, reading: str, topics: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         classes = self.bank.classes
-        p = self.bank.probabilities([], a.key, rows=a.rows[0]) if a.rows else \
+        p = self.bank.probabilities([], a.key, rows=a.rows[0], distinct=a.distinct_rows()) if a.rows else \
             self.bank.probabilities(self.features(a), a.key)
         topic_p = topics or {reading: 1.0}
         # each class's topic: an entry's, an overview's own, out_of_scope, or (flows) the reading's
@@ -554,22 +557,26 @@ class Matcher:
     def rank(self, a: Analysis) -> tuple[list[tuple[str, float]], float]:
         """Intents by probability (best first) and the share of trigrams the model knows."""
         feats = self.features(a)
-        rows = self.model.weights.rows_of(feats)  # the shared vocabulary: the bank reuses them
-        a.rows.append(rows)
+        weights = self.model.weights
+        looked_up = [weights.vocab.get(f) for f in feats]
+        rows = np.fromiter((r for r in looked_up if r is not None), dtype=np.int64)
+        a.rows.append(rows)  # the shared vocabulary: the bank reuses them
         scores, known = self.model.log_scores_of_rows(rows)
         if self.perceptron is not None:
-            scores = scores + self.perceptron_weight * self.perceptron.scores_of_rows(np.unique(rows))
+            scores = scores + self.perceptron_weight * self.perceptron.scores_of_rows(a.distinct_rows())
         if self.topic_boost:
             # naive Bayes' margins grow with the number of features, so does the boost
             boost = self.topic_boost * known
-            index = {c: i for i, c in enumerate(self.model.classes)}
+            index = self.model.class_index
             for intent, kws in self.topics:
                 if intent in index and kws(a.key):
                     scores[index[intent]] += boost
-        trigrams = [f for f in feats if f[0] == "c" and len(f) == 4]
-        tri_rows = self.model.weights.rows_of(trigrams)
-        known_tri = int(self.model.weights.has(tri_rows).sum()) if len(tri_rows) else 0
-        coverage = known_tri / len(trigrams) if trigrams else 0.0
+        # the character trigrams are features()'s last block: one per letter of the key
+        n_trigrams = len(a.key) if self.CHAR_NGRAMS[-1] == 3 else 0
+        tri_rows = np.fromiter((r for r in looked_up[len(looked_up) - n_trigrams:] if r is not None),
+                               dtype=np.int64)
+        known_tri = int(weights.has(tri_rows).sum()) if len(tri_rows) else 0
+        coverage = known_tri / n_trigrams if n_trigrams else 0.0
         exps = np.exp((scores - scores.max()) / self.temperature)
         probs = (exps / exps.sum()).tolist()
         ranked = sorted(zip(self.model.classes, probs, strict=True), key=lambda x: x[1], reverse=True)

@@ -72,6 +72,8 @@ def th_normalize(text: str) -> str:
     while "  " in text:
         text = text.replace("  ", " ")
     text = _TH_NEWLINES.sub("\n", text).strip()
+    if text.isascii():
+        return text  # every rule below needs a Thai letter or mark
     text = _TH_SPACE_BEFORE_MARK.sub(r"\1\2", text)
     for pattern, repl in _TH_REORDER:
         text = pattern.sub(repl, text)

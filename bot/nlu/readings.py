@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from bot.nlu.entities import Found
 from bot.nlu.normalize import AnyOf
 
@@ -62,3 +64,10 @@ class Analysis:
     # The message's features looked up in the shared vocabulary, once rank() has done it
     # (a list so the frozen analysis can carry it; never more than one item).
     rows: list[Any] = field(default_factory=list)
+    _distinct: list[Any] = field(default_factory=list)
+
+    def distinct_rows(self) -> Any:
+        """The looked-up rows without repeats (sorted), worked out once for every model that needs them."""
+        if not self._distinct:
+            self._distinct.append(np.unique(self.rows[0]))
+        return self._distinct[0]
