@@ -81,6 +81,14 @@ def test_a_specific_question_gets_its_own_answer_with_its_sources_not_the_overvi
     assert related & set(r.labels())
 
 
+def test_a_price_complaint_about_fuel_is_still_a_question_about_driving(resident, th):
+    # "แพง" alone marks shopping and prices as out of scope; how to use less fuel is in scope
+    r = resident()
+    assert answered_with(r.says("น้ำมันแพง ขับยังไงให้กินน้ำมันน้อยลงบ้าง"), th, "travel_eco_driving")
+    price = r.says("ราคาน้ำมันวันนี้เท่าไหร่")  # still not ours
+    assert not answered_with(price, th, "travel_eco_driving") and opening(th.text("core.fallback")) in price
+
+
 def test_follow_ups_are_read_against_the_answer_just_given(resident, th):
     r = resident()
     r.says("แมสผ้ากันฝุ่น PM2.5 ได้ไหมคะ")
