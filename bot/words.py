@@ -20,7 +20,9 @@ def _particles(raw: str) -> tuple[str, ...]:
     return tuple(sorted({p for p in (x.strip() for x in raw.split("|")) if p}, key=len, reverse=True))
 
 
+@functools.lru_cache(maxsize=512)
 def _plain(text: str, particles: tuple[str, ...]) -> str:
+    # cached: a turn asks about the same message a dozen times (yes? cancel? small talk? …)
     s = _NOT_A_LETTER.sub("", (text or "").lower())
     changed = True
     while changed and s:
@@ -78,8 +80,8 @@ def is_insult(content: Content, text: str) -> bool:
     """Rude words at the bot and little else ("บอทโง่", "you are a useless bot"): answered calmly,
     never with "did you mean"; a real question with a rude word in it is still answered."""
     low = (text or "").lower()
-    rude = [w for w in content.text("core.insult_words").split("|") if w]
-    found = [w for w in rude if (w in low if not w.isascii() else re.search(rf"\b{re.escape(w)}\b", low))]
+    thai, latin = _rude_words(content.text("core.insult_words"))
+    found = [w for w in thai if w in low] + ([m.group(0) for m in latin.finditer(low)] if latin else [])
     if not found:
         return False
     rest = low
@@ -87,3 +89,12 @@ def is_insult(content: Content, text: str) -> bool:
         rest = rest.replace(w, " ")
     rest = re.sub(r"\b(you|are|r|u|a|an|the|this|bot|so|very|is|such|really|what|lol)\b", " ", rest)
     return len(plain(content, rest).replace("บอท", "")) < 6
+
+
+@functools.lru_cache(maxsize=8)
+def _rude_words(raw: str) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The insult words: Thai ones found anywhere, Latin ones as whole words (one compiled search)."""
+    words = [w for w in raw.split("|") if w]
+    thai = tuple(w for w in words if not w.isascii())
+    latin = sorted((w for w in words if w.isascii()), key=len, reverse=True)
+    return thai, (re.compile(r"\b(?:" + "|".join(re.escape(w) for w in latin) + r")\b") if latin else None)
