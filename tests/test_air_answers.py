@@ -173,6 +173,31 @@ def test_typing_the_district_when_asked_works_too(app, signed_post, fake_line, r
     assert "88.1" in all_text(says(signed_post, fake_line, uid, "ฝาง"))
 
 
+def test_a_question_typed_while_the_district_is_asked_is_answered_not_taken_for_a_district(
+        app, signed_post, fake_line, readings):
+    readings()
+    uid = resident(app, 16)
+    says(signed_post, fake_line, uid, "aqi")
+    got = all_text(says(signed_post, fake_line, uid, "what does the orange colour mean?"))
+    assert "couldn't find" not in got and "ไม่พบ" not in got
+    en = app.extensions["deps"].contents.en  # the colour bands' answers, not a district error
+    assert any(en.entries[e].text[:40] in " ".join(got.split()) for e in ("aqi_orange", "aqi_bands"))
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("วันนี้ฝุ่นเยอะ ล้างจมูกด้วยน้ำเกลือช่วยได้ไหมคะ", "health_nasal_rinse"),
+    ("what are the pm2.5 levels of each colour in the thai index, i get confused", "aqi_bands"),
+])
+def test_a_longer_question_on_a_dusty_day_gets_its_answer_not_a_reading(
+        app, signed_post, fake_line, readings, text, entry):
+    readings()
+    uid = resident(app, 17, MAE_RIM)
+    got = " ".join(all_text(says(signed_post, fake_line, uid, text)).split())
+    assert "52.3" not in got
+    c = app.extensions["deps"].contents
+    assert any(v.entries[entry].text[:40] in got for v in (c.th, c.en)), got[:200]
+
+
 def test_a_shared_location_gets_the_nearest_station_and_is_not_kept(app, signed_post, fake_line, readings):
     readings()
     uid = resident(app, 11)

@@ -104,8 +104,21 @@ class Reader:
             return Request(Ask.READING, district)
         return None
 
+    def leftover(self, text: str, district: str | None) -> str:
+        """The letters a message has besides air, time and level words, a district, joining words
+        and polite particles: "" for "ฝุ่นแม่ริมวันนี้เป็นไงคะ", "ล้างจมูกด้วยน้ำเกลือช่วยตอน" for a
+        question about rinsing one's nose on a dusty day."""
+        t = _prepare(text)
+        words = self.hits("words_subject", t) + self.hits("words_metric", t) + self.hits("words_now", t) \
+            + self.hits("words_level", t)
+        return plain(self.contents.th, plain(self.contents.en, self._rest(t, words, district)))
+
     def _only_place_left(self, t: _Text, subject: list[str], district: str | None) -> bool:
         """Nothing but air words, a district and small joining words: "aqi", "pm2.5 แม่ริม"."""
+        rest = self._rest(t, subject, district)
+        return not plain(self.contents.th, rest) and not plain(self.contents.en, rest)
+
+    def _rest(self, t: _Text, subject: list[str], district: str | None) -> str:
         rest = t.compact
         forms: list[str] = list(subject)
         if district:
@@ -116,7 +129,7 @@ class Reader:
             rest = rest.replace(form, "")
         for form in self.hits("words_connect", _Text(rest, rest)):
             rest = rest.replace(form, "")
-        return not plain(self.contents.th, rest) and not plain(self.contents.en, rest)
+        return rest
 
 
 def looks_english(text: str) -> bool:

@@ -11,7 +11,7 @@ from bot import messages as msg
 from bot.air import card
 from bot.air.card import NOW, SUBSCRIBE, TODAY, UNSUBSCRIBE, t
 from bot.air.nearest import FAR_KM, nearest
-from bot.air.requests import Ask, Reader
+from bot.air.requests import Ask, Reader, Request
 from bot.content.model import Content, District
 from bot.flows.district import DistrictState, district_picker
 from bot.registry import Registry
@@ -28,8 +28,9 @@ def view(ctx: Ctx, text: str = "") -> Content:
 
 def air_text(turn: Turn, ctx: Ctx) -> list[Message] | None:
     """A typed request for today's air, or to start or stop haze alerts; None for anything else."""
-    request = Reader(ctx.contents).read(turn.text, lambda s: ctx.matcher.find_district(s, fuzzy=False))
-    if request is None:
+    reader = Reader(ctx.contents)
+    request = reader.read(turn.text, lambda s: ctx.matcher.find_district(s, fuzzy=False))
+    if request is None or (request.ask == Ask.READING and asks_something_else(turn, ctx, reader, request)):
         return None
     c = view(ctx, turn.text)
     named = c.district_by_name(request.district) if request.district else None
@@ -40,6 +41,20 @@ def air_text(turn: Turn, ctx: Ctx) -> list[Message] | None:
     if named is not None:
         return district_reading(ctx, c, named)
     return my_reading(ctx, c)
+
+
+# A reading request is a few words ("ฝุ่นแม่ริมวันนี้เป็นไง"); a longer message the question bank is
+# sure of asks something else on a dusty day ("ล้างจมูกด้วยน้ำเกลือช่วยตอนฝุ่นเยอะมั้ย").
+SURE_OF_ANOTHER_ANSWER = 0.9
+LETTERS_OF_ANOTHER_QUESTION = 8
+
+
+def asks_something_else(turn: Turn, ctx: Ctx, reader: Reader, request: Request) -> bool:
+    """The words beside the air words make a question of their own, and the bank knows its answer."""
+    if len(reader.leftover(turn.text, request.district)) < LETTERS_OF_ANOTHER_QUESTION:
+        return False
+    m = ctx.matcher.classify(turn.text)
+    return m.answer is not None and dict(m.answers).get(m.answer, 0.0) >= SURE_OF_ANOTHER_ANSWER
 
 
 def my_reading(ctx: Ctx, c: Content) -> list[Message]:

@@ -80,6 +80,9 @@ def set_district(turn: Turn, ctx: Ctx, match: Match) -> list[Message]:
     return district_chosen(turn, ctx, district, None, None)
 
 
+TYPO_LETTERS = 14  # longer than this, a text is not a district name with a typo
+
+
 def typed_district(turn: Turn, ctx: Ctx) -> list[Message] | None:
     """A district typed while the picker is open."""
     c = ctx.content
@@ -92,7 +95,8 @@ def typed_district(turn: Turn, ctx: Ctx) -> list[Message] | None:
         return district_chosen(turn, ctx, district, next_step, action_id)
     if match.intent == "set_district":  # "เปลี่ยนอำเภอ" again: the picker is still open
         return [msg.text(t(c, "district_retry"), quick=district_retry_quick(ctx))]
-    if (match.intent != "out_of_scope" and match.confident) or ctx.state_value("retried"):
+    asked = "?" in turn.text or len(plain(c, turn.text)) > TYPO_LETTERS  # a question, not a district
+    if (match.intent != "out_of_scope" and match.confident) or asked or ctx.state_value("retried"):
         ctx.clear_state()  # something else was asked: answer that; the picker's buttons still work
         return None
     # Not a district we know (a typo, another province): ask once more instead of apologising.
@@ -103,7 +107,7 @@ def typed_district(turn: Turn, ctx: Ctx) -> list[Message] | None:
 
 def typo_district(ctx: Ctx, text: str) -> str | None:
     """The district a short answer to "อำเภอไหน" names with a typo ("สันทาย" -> สันทราย), or None."""
-    if len(plain(ctx.content, text)) > 14:
+    if len(plain(ctx.content, text)) > TYPO_LETTERS:
         return None
     return ctx.matcher.find_district(text, fuzzy=True)
 
