@@ -8,9 +8,21 @@ from bot.clock import BANGKOK, as_utc
 from bot.limits import MAX_LABEL
 
 
+def line_length(s: str) -> int:
+    """Characters as LINE counts them for its limits: UTF-16 code units (an emoji beyond the basic
+    plane counts two; Thai letters and marks count one each)."""
+    return len(s.encode("utf-16-le")) // 2
+
+
 def shorten(s: str, limit: int = MAX_LABEL) -> str:
-    """s cut to limit characters with an ellipsis (button labels, notification texts)."""
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    """s cut to LINE's limit with an ellipsis (button labels, notification texts), never splitting
+    an emoji."""
+    if line_length(s) <= limit:
+        return s
+    cut = s[: limit - 1]
+    while line_length(cut) > limit - 1:
+        cut = cut[:-1]
+    return cut + "…"
 
 
 def visible_length(s: str) -> int:

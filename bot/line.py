@@ -28,7 +28,7 @@ from linebot.v3.messaging import (
     MulticastRequest,
 )
 
-from bot.fmt import shorten
+from bot.fmt import line_length, shorten
 from bot.limits import (
     MAX_ACTION_TEXT,
     MAX_ALT_TEXT,
@@ -72,11 +72,14 @@ def _split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split a long text at paragraph, line or word boundaries into parts within limit."""
     parts: list[str] = []
     rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
+    while line_length(rest) > limit:
+        n = limit  # the longest start of rest within LINE's count (an emoji beyond the basic plane is 2)
+        while line_length(rest[:n]) > limit:
+            n -= line_length(rest[:n]) - limit
+        window = rest[:n]
         cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
+        if cut < n // 2:
+            cut = n
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:

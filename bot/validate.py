@@ -10,6 +10,7 @@ from linebot.v3.messaging import Message as SdkMessage
 
 from bot import messages as msg
 from bot.content.model import Content
+from bot.fmt import line_length
 from bot.limits import (
     MAX_ACTION_TEXT,
     MAX_ALT_TEXT,
@@ -33,8 +34,8 @@ def _check_action(where: str, a: Any, *, label_required: bool) -> list[str]:
     label = a.get("label")
     if label_required and not label:
         p.append(f"{where}: action needs a label")
-    if label and len(label) > MAX_LABEL:
-        p.append(f"{where}: label {label!r} is {len(label)} characters, over {MAX_LABEL}")
+    if label and line_length(label) > MAX_LABEL:
+        p.append(f"{where}: label {label!r} is {line_length(label)} characters, over {MAX_LABEL}")
     if t == "uri":
         uri = a.get("uri") or ""
         if not uri.startswith(("https://", "http://", "line://", "tel:")):
@@ -45,7 +46,7 @@ def _check_action(where: str, a: Any, *, label_required: bool) -> list[str]:
         body = a.get("text") or ""
         if not body.strip():
             p.append(f"{where}: message action needs text")
-        if len(body) > MAX_ACTION_TEXT:
+        if line_length(body) > MAX_ACTION_TEXT:
             p.append(f"{where}: message text over {MAX_ACTION_TEXT} characters")
     elif t == "location":  # "send my location" (quick replies only); LINE needs just the label
         pass
@@ -55,7 +56,7 @@ def _check_action(where: str, a: Any, *, label_required: bool) -> list[str]:
             p.append(f"{where}: postback action needs data")
         if len(data) > MAX_POSTBACK_DATA:
             p.append(f"{where}: postback data over {MAX_POSTBACK_DATA} characters")
-        if len(a.get("displayText") or "") > MAX_ACTION_TEXT:
+        if line_length(a.get("displayText") or "") > MAX_ACTION_TEXT:
             p.append(f"{where}: displayText over {MAX_ACTION_TEXT} characters")
     else:
         p.append(f"{where}: unsupported action type {t!r}")
@@ -155,11 +156,11 @@ def validate_messages(messages: list[dict[str, Any]], where: str = "messages") -
             body = m.get("text") or ""
             if not body.strip():
                 p.append(f"{w}: empty text")
-            if len(body) > MAX_TEXT:
-                p.append(f"{w}: text is {len(body)} characters, over LINE's {MAX_TEXT}")
+            if line_length(body) > MAX_TEXT:
+                p.append(f"{w}: text is {line_length(body)} characters, over LINE's {MAX_TEXT}")
         elif m.get("type") == "flex":
             alt = m.get("altText") or ""
-            if not alt.strip() or len(alt) > MAX_ALT_TEXT:
+            if not alt.strip() or line_length(alt) > MAX_ALT_TEXT:
                 p.append(f"{w}: altText must be 1 to {MAX_ALT_TEXT} characters")
             p += validate_flex_container(m.get("contents"), f"{w}.contents")
         items = (m.get("quickReply") or {}).get("items")

@@ -43,6 +43,21 @@ def test_the_fake_line_api_accepts_what_fit_to_limits_makes(fake_line):
     assert len(reply["messages"]) == 5
 
 
+def test_emoji_count_twice_as_line_counts_them_and_the_fake_accepts_the_fitted_messages(fake_line):
+    # LINE counts UTF-16 units: 🌏 is two, so 20 code points of emoji would be a refused label
+    client = LineClient(fake_line.url, events.TOKEN)
+    label = "🌏🔥" * 10
+    text = ("ลดฝุ่น 🌏🔥 " * 400 + "\n") * 3
+    msgs = [{"type": "text", "text": text, "quickReply": {"items": [qr(label)]}}]
+    result = client.reply("token-2", msgs)
+    assert result.ok, result
+    [reply] = fake_line.replies()
+    sent = "".join(m["text"] for m in reply["messages"])
+    assert sent.replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")  # nothing lost
+    fitted = reply["messages"][-1]["quickReply"]["items"][0]["action"]["label"]
+    assert fitted.startswith("🌏🔥") and len(fitted.encode("utf-16-le")) // 2 <= 20
+
+
 def test_errors_carry_lines_request_id(fake_line):
     client = LineClient(fake_line.url, "wrong-token")
     result = client.reply("token-2", [{"type": "text", "text": "สวัสดี"}])
