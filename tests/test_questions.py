@@ -89,6 +89,12 @@ def test_a_price_complaint_about_fuel_is_still_a_question_about_driving(resident
     assert not answered_with(price, th, "travel_eco_driving") and opening(th.text("core.fallback")) in price
 
 
+def test_a_short_question_the_bank_is_certain_of_gets_its_entry_even_when_the_topic_is_unsure(resident, th):
+    # few letters, a topic classifier in doubt, but only one entry speaks of the Ping's gauge P.1
+    r = resident()
+    assert answered_with(r.says("P.1 คืออะไร"), th, "flood_ping_level")
+
+
 def test_follow_ups_are_read_against_the_answer_just_given(resident, th):
     r = resident()
     r.says("แมสผ้ากันฝุ่น PM2.5 ได้ไหมคะ")

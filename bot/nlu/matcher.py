@@ -111,6 +111,7 @@ class Matcher:
         self.t_entry_in_topic = float(thresholds.get("entry_in_topic", 0.25))
         self.topic_weight = float(thresholds.get("topic_weight", 1.0))
         self.min_letters_to_override = int(thresholds.get("min_letters_to_override", 8))
+        self.t_entry_sure = float(thresholds.get("entry_sure", 0.98))
         self.min_key_for_entry = int(thresholds.get("min_key_for_entry", 5))
         self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
         self.topic_floor = float(thresholds.get("topic_floor", 1e-4))
@@ -450,8 +451,8 @@ class Matcher:
             return m
         if r.p < 1.0 and len(a.key) < self.min_key_for_entry:
             return m  # "โลก", "ฝุ่น": too little said for a specific answer; the overview (or a question) fits
-        if not sure_topic and len(_LETTER.findall(a.key)) < self.min_letters_to_override:
-            return m  # too little said to overrule the classifier's doubt; ask what was meant
+        if not sure_topic and r.p < self.t_entry_sure and len(_LETTER.findall(a.key)) < self.min_letters_to_override:
+            return m  # too little said to overrule the classifier's doubt (unless the bank is all but certain)
         if topic != m.intent:
             alts = [(i, s) for i, s in [(m.intent, m.score), *m.alternatives] if i != topic]
             m.alternatives = sorted(alts, key=lambda x: -x[1])[:3]
