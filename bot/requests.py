@@ -19,6 +19,11 @@ from bot.turn import Ctx, Message, Turn
 
 SOCIAL = {"greet", "thanks", "help", "out_of_scope"}
 _LETTERS = re.compile(r"[a-z\u0e01-\u0e2e]")
+# A half read as a flow that acts or asks (privacy, pledge, opt-out …) is taken up only when the
+# matcher is this sure: a flow started by a misreading costs the resident more than a message left
+# whole. Flows that only show something need no more than the usual confidence.
+FLOW_SURE = 0.8
+SHOW_ONLY = {"community_stats", "pledge_status"}
 
 
 def halves(content: Content, text: str) -> tuple[str, str] | None:
@@ -55,6 +60,7 @@ def two_requests(turn: Turn, ctx: Ctx, answer: Callable[[Turn, Ctx, Match], list
     (left, right), matches = parts, [ctx.matcher.classify(p) for p in parts]
     first, second = matches
     if any(m.intent in SOCIAL or not m.confident for m in matches) or \
+            any(m.intent not in c.answers and m.intent not in SHOW_ONLY and m.score < FLOW_SURE for m in matches) or \
             (first.answer or first.intent) == (second.answer or second.intent):
         return None
     is_topic = [m.intent in c.answers for m in matches]

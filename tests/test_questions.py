@@ -229,6 +229,18 @@ def test_two_questions_in_one_message_are_both_taken_up(resident, th):
     assert labels and any(w in labels[0] for w in ("หน้ากาก", "N95"))
 
 
+def test_a_doubtful_half_of_a_message_starts_no_flow(resident, th, app):
+    # cut at "แล้ว" (here "already"), "พ่อปลอดภัย" reads a little like privacy and the rest a little like
+    # a pledge: neither is sure enough to show the resident's data or start a pledge
+    r = resident()
+    r.says("พ่อล้มหมดสติกลางสวน ตัวร้อนจัด ไม่มีเหงื่อ ช่วยด้วย")
+    said = r.says("พ่อปลอดภัยแล้ว คราวหน้าจะกันไม่ให้เป็นอีกยังไง")
+    assert th.text("pledges.privacy_show").split("\n")[0][:20] not in said
+    assert r.user().state is None  # no district asked, no deletion waiting
+    heat = {e.id for e in th.entries.values() if e.id.startswith("heat_")}
+    assert any(answered_with(said, th, i) for i in heat), said[:200]
+
+
 # --- the blind question set ------------------------------------------------------------------------------
 
 def _bank_questions() -> set[str]:
