@@ -241,6 +241,28 @@ def test_a_doubtful_half_of_a_message_starts_no_flow(resident, th, app):
     assert any(answered_with(said, th, i) for i in heat), said[:200]
 
 
+def test_a_child_coughing_for_days_is_answered_and_never_stops_the_residents_news(resident, th):
+    # "ไม่หยุด" (won't stop) is not "หยุด" (stop): nothing about news or messages, so no opt-out
+    r = resident()
+    said = r.says("ลูกไอไม่หยุดสามวันแล้ว")
+    assert not r.user().opted_out
+    assert answered_with(said, th, "safety_child_sick")
+
+
+def test_a_specific_question_the_bank_is_sure_of_is_answered_though_the_topic_was_doubted(resident, th):
+    r = resident()
+    said = r.says("ขอเบอร์โทรแจ้งไฟป่าหน่อย")
+    assert answered_with(said, th, "fire_report_numbers") and "1362" in said
+    assert r.user().state is None  # no "did you mean"
+
+
+@pytest.mark.parametrize("text, lang", [("เปลี่ยนภาษาเป็นอังกฤษ", "en"), ("change the language to thai", "th")])
+def test_asking_for_the_other_language_in_ones_own_words_switches_it(resident, text, lang):
+    r = resident()
+    r.says(text)
+    assert r.user().lang == lang and r.user().state is None
+
+
 # --- the blind question set ------------------------------------------------------------------------------
 
 def _bank_questions() -> set[str]:

@@ -93,6 +93,8 @@ class Matcher:
         self.oos_keywords = AnyOf(words(lexicon.get("oos_keywords") or ()))
         self.domain_keywords = AnyOf(words(lexicon.get("domain_keywords") or ()))
         self.cue_keys = words(lexicon.get("district_cues") or ())
+        # intents the classifier alone may name only when the text has one of their words
+        self.intent_cues = {str(i): AnyOf(words(ws)) for i, ws in (lexicon.get("intent_cues") or {}).items()}
         self.not_now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_not_now") or ()))
         self.now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_now") or ()))
         thresholds = lexicon.get("thresholds") or {}
@@ -457,6 +459,8 @@ class Matcher:
             alts = [(i, s) for i, s in [(m.intent, m.score), *m.alternatives] if i != topic]
             m.alternatives = sorted(alts, key=lambda x: -x[1])[:3]
             m.intent, m.score, m.confident = topic, r.p, True
+        elif not m.confident:  # the classifier doubted this topic; the bank is sure of one of its entries
+            m.score, m.confident = max(m.score, r.p), True
         m.answer = r.entry
         return m
 
@@ -543,6 +547,7 @@ class Matcher:
             return self._make(self.exact[key], 1.0, a), False, {}
 
         ranked, coverage = self.rank(a)
+        ranked = [(i, q) for i, q in ranked if i not in self.intent_cues or self.intent_cues[i](key)]
         best, p = ranked[0]
         alternatives = [(i, s) for i, s in ranked[1:4]]
         if best == OUT_OF_SCOPE or coverage < self.t_coverage:
