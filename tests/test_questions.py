@@ -249,6 +249,18 @@ def test_a_child_coughing_for_days_is_answered_and_never_stops_the_residents_new
     assert answered_with(said, th, "safety_child_sick")
 
 
+@pytest.mark.parametrize("text", ["เก็บข้อมูลฝุ่นจากไหน", "ลบข้อมูลฝุ่นที่ผิดยังไง", "cancel school because of smoke?"])
+def test_questions_using_the_words_of_a_flow_do_not_start_it(resident, th, en, text):
+    # "เก็บข้อมูล"/"ลบข้อมูล" about air data is not the resident's data; "cancel" a school is not a pledge
+    r = resident()
+    said = r.says(text)
+    assert th.text("pledges.privacy_show").split("\n")[0][:20] not in said
+    assert en.text("pledges.privacy_show").split("\n")[0][:20] not in said
+    assert r.user().state is None
+    c = th if re.search(r"[\u0e00-\u0e7f]", text) else en
+    assert any(answered_with(said, c, e.id) for e in c.entries.values() if e.topic == "haze_pm25"), said[:200]
+
+
 def test_a_specific_question_the_bank_is_sure_of_is_answered_though_the_topic_was_doubted(resident, th):
     r = resident()
     said = r.says("ขอเบอร์โทรแจ้งไฟป่าหน่อย")

@@ -95,6 +95,7 @@ class Matcher:
         self.cue_keys = words(lexicon.get("district_cues") or ())
         # intents the classifier alone may name only when the text has one of their words
         self.intent_cues = {str(i): AnyOf(words(ws)) for i, ws in (lexicon.get("intent_cues") or {}).items()}
+        self.intent_not = {str(i): AnyOf(words(ws)) for i, ws in (lexicon.get("intent_not") or {}).items()}
         self.not_now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_not_now") or ()))
         self.now = AnyOf(w.replace(" ", "").lower() for w in (lexicon.get("emergency_now") or ()))
         thresholds = lexicon.get("thresholds") or {}
@@ -547,7 +548,8 @@ class Matcher:
             return self._make(self.exact[key], 1.0, a), False, {}
 
         ranked, coverage = self.rank(a)
-        ranked = [(i, q) for i, q in ranked if i not in self.intent_cues or self.intent_cues[i](key)]
+        ranked = [(i, q) for i, q in ranked if (i not in self.intent_cues or self.intent_cues[i](key))
+                  and not (i in self.intent_not and self.intent_not[i](key))]
         best, p = ranked[0]
         alternatives = [(i, s) for i, s in ranked[1:4]]
         if best == OUT_OF_SCOPE or coverage < self.t_coverage:
