@@ -261,6 +261,12 @@ def test_questions_using_the_words_of_a_flow_do_not_start_it(resident, th, en, t
     assert any(answered_with(said, c, e.id) for e in c.entries.values() if e.topic == "haze_pm25"), said[:200]
 
 
+def test_an_entry_the_bank_is_certain_of_is_not_buried_by_a_topic_it_barely_fits(resident, en):
+    # "plastic" pulls the topic to waste; the bank knows it is about reporting a neighbour's burning
+    r = resident()
+    assert answered_with(r.says("the guy next door keeps burning plastic bags"), en, "burn_report_neighbor")
+
+
 def test_a_specific_question_the_bank_is_sure_of_is_answered_though_the_topic_was_doubted(resident, th):
     r = resident()
     said = r.says("ขอเบอร์โทรแจ้งไฟป่าหน่อย")

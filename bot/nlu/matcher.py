@@ -115,6 +115,7 @@ class Matcher:
         self.topic_weight = float(thresholds.get("topic_weight", 1.0))
         self.min_letters_to_override = int(thresholds.get("min_letters_to_override", 8))
         self.t_entry_sure = float(thresholds.get("entry_sure", 0.98))
+        self.t_entry_own = float(thresholds.get("entry_own", 0.98))
         self.min_key_for_entry = int(thresholds.get("min_key_for_entry", 5))
         self.perceptron_weight = float(thresholds.get("perceptron_weight", 1.0))
         self.topic_floor = float(thresholds.get("topic_floor", 1e-4))
@@ -444,6 +445,12 @@ class Matcher:
             sure = np.zeros_like(sure)
         safe = ~self.bank.safety_mask | sure
         order = order[safe[order]]
+        # the topic weighting can bury an entry the bank alone is near certain of under one it barely
+        # considers ("my neighbor is burning plastic": waste by topic, reporting a neighbour by the bank)
+        own = int(order[np.argmax(p[order])])
+        if p[own] >= self.t_entry_own and p[order[0]] < 0.1 and classes[order[0]] in self.bank.topic_of \
+                and classes[own] in self.bank.topic_of:  # an entry over an entry; a topic's overview stays
+            order = np.concatenate(([own], order[order != own]))
         m.answers = [(classes[i], float(p[i])) for i in order[:5]]
         r = Ranked(classes[order[0]], float(p[order[0]]))
         if r.key in (OUT_OF_SCOPE_CLASS, OTHER_CLASS):
