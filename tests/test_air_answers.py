@@ -90,7 +90,8 @@ def test_mae_rim_resident_gets_the_nearest_stations_reading_band_advice_time_and
 
 @pytest.mark.parametrize("text", ["ฝุ่นวันนี้", "ค่าฝุ่นตอนนี้", "pm2.5 เท่าไหร่", "PM2.5 วันนี้เท่าไรคะ", "aqi", "AQI",
                                   "ค่าฝุ่น", "ฝุ่นที่แม่ริมตอนนี้", "pm2.5 แม่ริมวันนี้", "ฝุ่นแม่ริม", "ฝุ่นเยอะไหมวันนี้",
-                                  "คุณภาพอากาศวันนี้เป็นยังไงบ้าง", "ฝุ่น ๒.๕ วันนี้", "ค่า pm25 ล่าสุด"])
+                                  "คุณภาพอากาศวันนี้เป็นยังไงบ้าง", "ฝุ่น ๒.๕ วันนี้", "ค่า pm25 ล่าสุด",
+                                  "ค่าฝุ่นเชียงใหม่", "aqi chiang mai"])
 def test_ways_of_asking_for_todays_air_get_the_reading(app, signed_post, fake_line, readings, text):
     readings()
     uid = resident(app, 2, MAE_RIM)
