@@ -14,15 +14,17 @@ def line_length(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
 
 
+def within(s: str, limit: int) -> str:
+    """The longest start of s that LINE counts as at most limit characters (never half an emoji)."""
+    n = limit
+    while line_length(s[:n]) > limit:
+        n -= (line_length(s[:n]) - limit + 1) // 2  # a character is at most two units: never cut too far
+    return s[:n]
+
+
 def shorten(s: str, limit: int = MAX_LABEL) -> str:
-    """s cut to LINE's limit with an ellipsis (button labels, notification texts), never splitting
-    an emoji."""
-    if line_length(s) <= limit:
-        return s
-    cut = s[: limit - 1]
-    while line_length(cut) > limit - 1:
-        cut = cut[:-1]
-    return cut + "…"
+    """s cut to LINE's limit with an ellipsis (button labels, notification texts)."""
+    return s if line_length(s) <= limit else within(s, limit - 1) + "…"
 
 
 def visible_length(s: str) -> int:

@@ -28,7 +28,7 @@ from linebot.v3.messaging import (
     MulticastRequest,
 )
 
-from bot.fmt import line_length, shorten
+from bot.fmt import line_length, shorten, within
 from bot.limits import (
     MAX_ACTION_TEXT,
     MAX_ALT_TEXT,
@@ -73,10 +73,8 @@ def _split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     parts: list[str] = []
     rest = text
     while line_length(rest) > limit:
-        n = limit  # the longest start of rest within LINE's count (an emoji beyond the basic plane is 2)
-        while line_length(rest[:n]) > limit:
-            n -= line_length(rest[:n]) - limit
-        window = rest[:n]
+        window = within(rest, limit)
+        n = len(window)
         cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
         if cut < n // 2:
             cut = n

@@ -229,14 +229,19 @@ def test_two_questions_in_one_message_are_both_taken_up(resident, th):
     assert labels and any(w in labels[0] for w in ("หน้ากาก", "N95"))
 
 
+def assert_no_flow_started(r: Resident, said: str, *views: Content) -> None:
+    """No privacy card shown, no district asked, no deletion waiting."""
+    assert all(v.text("pledges.privacy_show").split("\n")[0][:20] not in said for v in views)
+    assert r.user().state is None
+
+
 def test_a_doubtful_half_of_a_message_starts_no_flow(resident, th, app):
     # cut at "แล้ว" (here "already"), "พ่อปลอดภัย" reads a little like privacy and the rest a little like
     # a pledge: neither is sure enough to show the resident's data or start a pledge
     r = resident()
     r.says("พ่อล้มหมดสติกลางสวน ตัวร้อนจัด ไม่มีเหงื่อ ช่วยด้วย")
     said = r.says("พ่อปลอดภัยแล้ว คราวหน้าจะกันไม่ให้เป็นอีกยังไง")
-    assert th.text("pledges.privacy_show").split("\n")[0][:20] not in said
-    assert r.user().state is None  # no district asked, no deletion waiting
+    assert_no_flow_started(r, said, th)
     heat = {e.id for e in th.entries.values() if e.id.startswith("heat_")}
     assert any(answered_with(said, th, i) for i in heat), said[:200]
 
@@ -254,9 +259,7 @@ def test_questions_using_the_words_of_a_flow_do_not_start_it(resident, th, en, t
     # "เก็บข้อมูล"/"ลบข้อมูล" about air data is not the resident's data; "cancel" a school is not a pledge
     r = resident()
     said = r.says(text)
-    assert th.text("pledges.privacy_show").split("\n")[0][:20] not in said
-    assert en.text("pledges.privacy_show").split("\n")[0][:20] not in said
-    assert r.user().state is None
+    assert_no_flow_started(r, said, th, en)
     c = th if re.search(r"[\u0e00-\u0e7f]", text) else en
     assert any(answered_with(said, c, e.id) for e in c.entries.values() if e.topic == "haze_pm25"), said[:200]
 

@@ -54,7 +54,7 @@ def asks_something_else(turn: Turn, ctx: Ctx, reader: Reader, request: Request) 
     if len(reader.leftover(turn.text, request.district)) < LETTERS_OF_ANOTHER_QUESTION:
         return False
     m = ctx.matcher.classify(turn.text)
-    return m.answer is not None and dict(m.answers).get(m.answer, 0.0) >= SURE_OF_ANOTHER_ANSWER
+    return m.answer_p >= SURE_OF_ANOTHER_ANSWER
 
 
 def my_reading(ctx: Ctx, c: Content) -> list[Message]:

@@ -231,8 +231,7 @@ def follow_up(turn: Turn, ctx: Ctx) -> list[Message] | None:
 def names_its_own_answer(turn: Turn, ctx: Ctx, entry: Entry | None) -> bool:
     """The matcher alone is sure which entry the message asks, and it is not the one just shown."""
     m = ctx.matcher.classify(turn.text)
-    p = dict(m.answers).get(m.answer or "", 0.0)
-    return m.answer is not None and m.confident and p >= ctx.matcher.t_entry and (entry is None or m.answer != entry.id)
+    return m.answer is not None and m.confident and m.answer_p >= ctx.matcher.t_entry and (entry is None or m.answer != entry.id)
 
 
 def in_context(turn: Turn, ctx: Ctx, match: Match) -> list[Message] | None:

@@ -373,7 +373,7 @@ class Matcher:
         if found is not None:
             return found
         m = match if match is not None else self.classify(text)
-        if m.answer in self.bank.safety_ids and dict(m.answers).get(m.answer, 0.0) >= self.t_entry:
+        if m.answer in self.bank.safety_ids and m.answer_p >= self.t_entry:
             return m.answer
         return None
 

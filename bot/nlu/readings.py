@@ -39,6 +39,11 @@ class Match:
     answer: str | None = None
     answers: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def answer_p(self) -> float:
+        """The bank's own probability of the entry that answers (0 when none does)."""
+        return dict(self.answers).get(self.answer, 0.0) if self.answer is not None else 0.0
+
     def to_json(self, text: str) -> dict[str, Any]:
         """The CLI contract's object: {"text", "intent", "score", "entities", "answer"}."""
         return {"text": text, "intent": self.intent, "score": round(self.score, 4), "entities": self.entities,
